@@ -1,0 +1,6 @@
+//! The egoi webhook Lambda. Everything but the provider lives in `ingest`.
+
+#[tokio::main]
+async fn main() -> Result<(), ingest::Error> {
+    ingest::run(ingest::Provider::Egoi).await
+}

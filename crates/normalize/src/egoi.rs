@@ -1,0 +1,135 @@
+//! E-goi: always `{"events": [...]}`. Discriminator `action`; time in
+//! `action_date` (Unix seconds); contact uid in `contact.base[0]`; e-mail and
+//! phone only in `contact.fields` when the webhook was set up to send them.
+
+use crate::envelope::{self, Body, Item};
+use crate::event::Draft;
+use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at, Object};
+use crate::{NormalizeError, UNKNOWN};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+const NAME: &str = "egoi";
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+    if let Ok(Envelope {
+        events: Some(events),
+    }) = serde_json::from_str::<Envelope>(text)
+    {
+        return envelope::raw_array(NAME, events, "events");
+    }
+    match envelope::read(NAME, text)? {
+        // Tolerated: the list without its wrapper, or a single event.
+        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+        Body::Object(fields) if fields.contains_key("action") => {
+            Ok(vec![envelope::whole(text, fields)])
+        }
+        Body::Object(_) => Err(NormalizeError::shape(
+            NAME,
+            "expected an object with an \"events\" array",
+        )),
+    }
+}
+
+pub(crate) fn canonical_type(key: &str) -> &'static str {
+    match key {
+        "forget_subscription" => "contact.forgotten",
+        "change_consent" => "contact.consent_changed",
+        "web_push_bounce" => "web_push.bounced",
+        "web_push_click" => "web_push.clicked",
+        "web_push_delivered" => "web_push.delivered",
+        "web_push_open" => "web_push.opened",
+        "web_push_send" => "web_push.sent",
+        "web_push_subscription" => "web_push.subscribed",
+        "web_push_unsubscription" => "web_push.unsubscribed",
+        "email_send" => "email.sent",
+        "email_open" => "email.opened",
+        "email_click" => "email.clicked",
+        "email_soft_bounce" | "email_hard_bounce" => "email.bounced",
+        "sms_send" => "sms.sent",
+        "sms_delivered" => "sms.delivered",
+        "voice_send" => "voice.sent",
+        "unsubscribe" => "contact.unsubscribed",
+        "subscription" => "contact.subscribed",
+        "edit_subscription" => "contact.updated",
+        "resubscription" => "contact.resubscribed",
+        "facebook_like" => "social.liked",
+        "social_share" => "social.shared",
+        "double_optin" => "contact.confirmed",
+        "email_spam_complaint" => "email.complained",
+        "email_field_disable" | "cellphone_field_disable" | "phone_field_disable" => {
+            "contact.field_disabled"
+        }
+        "push_send" => "push.sent",
+        "push_open" => "push.opened",
+        "push_click" => "push.clicked",
+        "push_received" => "push.delivered",
+        "push_error" => "push.failed",
+        "push_canceled" => "push.canceled",
+        "new_order" => "commerce.order_placed",
+        "cart_update" => "commerce.cart_updated",
+        "goal_conversion" => "automation.goal_reached",
+        "product_view" => "commerce.product_viewed",
+        _ => UNKNOWN,
+    }
+}
+
+pub(crate) fn event(obj: &Object) -> Draft {
+    let name = obj.get("action").and_then(event_name);
+    let key = name.as_deref().map(lookup_key).unwrap_or_default();
+    let event_type = canonical_type(&key);
+
+    let mut d = Draft::new(event_type, name);
+    d.occurred_at = time_at(obj, &["action_date"]);
+    d.list_id = text_at(obj, &["list_id"]);
+
+    let contact = object_at(obj, "contact");
+    d.contact_id = contact
+        .and_then(|c| c.get("base"))
+        .and_then(|base| match base {
+            Value::Array(ids) => ids.iter().find_map(text),
+            other => text(other),
+        });
+    let fields = contact_fields(contact);
+    d.email = fields.iter().find_map(|f| email_at(f, &["email"]));
+    d.phone = fields
+        .iter()
+        .find_map(|f| text_at(f, &["cellphone", "phone"]));
+    if d.contact_id.is_none() {
+        d.contact_id = fields.iter().find_map(|f| text_at(f, &["uid"]));
+    }
+
+    if let Some(data) = object_at(obj, "action_data") {
+        d.campaign_id = text_at(data, &["messageHash", "message_hash"]);
+        d.attr("order_id", text_at(data, &["order"]));
+        d.attr("goal_id", text_at(data, &["goal"]));
+        d.attr("cart_id", text_at(data, &["cart"]));
+        d.attr("product_id", text_at(data, &["product_id"]));
+    }
+    match key.as_str() {
+        "email_soft_bounce" => d.attr("bounce_type", Some("soft")),
+        "email_hard_bounce" => d.attr("bounce_type", Some("hard")),
+        "email_field_disable" => d.attr("field", Some("email")),
+        "cellphone_field_disable" => d.attr("field", Some("cellphone")),
+        "phone_field_disable" => d.attr("field", Some("phone")),
+        _ => {}
+    }
+    d
+}
+
+/// `contact.fields` is documented as an array of objects; a single object
+/// is read the same way.
+fn contact_fields(contact: Option<&Object>) -> Vec<&Object> {
+    match contact.and_then(|c| c.get("fields")) {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        Some(Value::Object(one)) => vec![one],
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,114 @@
+//! enKod: one flat object per POST with a free-text `event` ("message
+//! open"). No time, no contact id. The complaint event is documented with a
+//! Cyrillic first letter; Latin look-alikes are folded before the lookup.
+
+use crate::envelope::{self, Body, Item};
+use crate::event::Draft;
+use crate::fields::{email_at, event_name, lookup_key, text_at, time_at, Object};
+use crate::{Channel, NormalizeError, UNKNOWN};
+
+const NAME: &str = "enkod";
+
+/// The message UID enKod's test button sends.
+const TEST_MESSAGE_UID: &str = "0123456789_012_012_01234";
+
+pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+    match envelope::read(NAME, text)? {
+        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+        // Tolerated: several events in one array.
+        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+    }
+}
+
+/// Cyrillic letters that look like Latin ones, as typed into event names.
+fn fold_homoglyphs(key: &str) -> String {
+    key.chars()
+        .map(|c| match c {
+            'а' => 'a',
+            'с' => 'c',
+            'е' => 'e',
+            'о' => 'o',
+            'р' => 'p',
+            'х' => 'x',
+            'у' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
+pub(crate) fn canonical_type(key: &str) -> &'static str {
+    match key {
+        "message_sent" => "email.sent",
+        "delivery_bounce" => "email.bounced",
+        "message_open" => "email.opened",
+        "message_clicked" => "email.clicked",
+        "complaint" => "email.complained",
+        "whatsapp_template_sent" => "whatsapp.sent",
+        "whatsapp_template_delivered" => "whatsapp.delivered",
+        "whatsapp_template_read" | "template_message_read" => "whatsapp.read",
+        "whatsapp_inbox_message_received" => "whatsapp.received",
+        "whatsapp_template_bounce" => "whatsapp.failed",
+        "mailing_group_subscribe" => "contact.subscribed",
+        "mailing_group_unsubscribe" => "contact.unsubscribed",
+        "contact_adding" => "contact.created",
+        _ => UNKNOWN,
+    }
+}
+
+pub(crate) fn event(obj: &Object) -> Draft {
+    let name = obj.get("event").and_then(event_name);
+    let event_type = name.as_deref().map_or(UNKNOWN, |n| {
+        canonical_type(&fold_homoglyphs(&lookup_key(n)))
+    });
+
+    let mut d = Draft::new(event_type, name);
+    // enKod documents no time field; one is read if it ever appears.
+    d.occurred_at = time_at(obj, &["timestamp", "created_at", "date"]);
+    d.email = email_at(obj, &["to", "email"]);
+    d.campaign_id = text_at(obj, &["message_id"]);
+    d.message_id = text_at(obj, &["message_uid"]);
+    d.list_id = text_at(obj, &["group_id"]);
+    if let Some(channel) = text_at(obj, &["channel"])
+        .as_deref()
+        .and_then(Channel::parse)
+    {
+        d.channel = Some(channel);
+    }
+    // The customer's number: the recipient of what we send, the sender of
+    // what we receive.
+    d.phone = if event_type == "whatsapp.received" {
+        text_at(obj, &["from_number"])
+    } else {
+        text_at(obj, &["phone", "to_number"])
+    };
+
+    d.attr("subject", text_at(obj, &["name"]));
+    d.attr("sending_type", text_at(obj, &["sending_type"]));
+    d.attr(
+        "from",
+        text_at(obj, &["from"]).or_else(|| {
+            text_at(obj, &["from_number"]).filter(|_| event_type != "whatsapp.received")
+        }),
+    );
+    if event_type == "whatsapp.received" {
+        d.attr("to", text_at(obj, &["to_number"]));
+    }
+    d.attr("url", text_at(obj, &["click_url"]));
+    d.attr("reason", text_at(obj, &["error_message"]));
+    d.attr("template_name", text_at(obj, &["template_name"]));
+    d.attr("text", text_at(obj, &["message"]));
+    d.attr("group_name", text_at(obj, &["group_name"]));
+    d.attr("groups_ids", obj.get("groups_ids").cloned());
+    d.attr("groups_names", obj.get("groups_names").cloned());
+    if is_test(obj) {
+        d.attr("test", Some(true));
+    }
+    d
+}
+
+/// enKod's test button sends the documented sample bodies: a fixed message
+/// UID, and names ending in "(test)".
+fn is_test(obj: &Object) -> bool {
+    text_at(obj, &["message_uid"]).as_deref() == Some(TEST_MESSAGE_UID)
+        || text_at(obj, &["name", "group_name"]).is_some_and(|n| n.ends_with("(test)"))
+}

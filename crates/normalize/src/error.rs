@@ -1,0 +1,31 @@
+use thiserror::Error;
+
+/// Why a body is not the provider's shape. The message is one line, safe to
+/// return to the sender and to log (it never quotes the body).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("body is not valid UTF-8 (first bad byte at offset {offset})")]
+    NotUtf8 { offset: usize },
+    #[error("body is empty")]
+    Empty,
+    #[error("body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("body is not a {provider} webhook: {reason}")]
+    UnexpectedShape {
+        provider: &'static str,
+        reason: String,
+    },
+}
+
+impl NormalizeError {
+    pub(crate) fn shape(provider: &'static str, reason: impl Into<String>) -> Self {
+        Self::UnexpectedShape {
+            provider,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn json(err: &serde_json::Error) -> Self {
+        Self::InvalidJson(err.to_string())
+    }
+}

@@ -1,0 +1,273 @@
+use crate::envelope::Item;
+use crate::fields::{pruned, Object};
+use crate::{Channel, Provider, Timestamp, INVALID};
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+/// One canonical event: the stored item of DESIGN.md, schema_version 1.
+/// Optional attributes are `None` rather than empty strings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub event_id: String,
+    pub provider: Provider,
+    pub event_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_event: Option<String>,
+    pub occurred_at: Timestamp,
+    pub occurred_at_source: TimeSource,
+    pub received_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_id: Option<String>,
+    /// Type-specific details (`url`, `bounce_type`, `order_id`, `value`,
+    /// `currency`, `reason`, ...). Values are JSON strings, booleans or
+    /// nested maps; never null or empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_key: Option<String>,
+    pub day_key: String,
+    /// The provider's original JSON of this one event.
+    pub raw: String,
+}
+
+/// Where `occurred_at` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeSource {
+    Provider,
+    Received,
+}
+
+impl TimeSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Provider => "provider",
+            TimeSource::Received => "received",
+        }
+    }
+}
+
+/// What a provider module reads out of one event object; `finish` adds the
+/// parts every provider shares (id, times, keys, raw).
+#[derive(Debug, Default)]
+pub(crate) struct Draft {
+    pub event_type: &'static str,
+    pub provider_event: Option<String>,
+    pub occurred_at: Option<Timestamp>,
+    pub channel: Option<Channel>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub contact_id: Option<String>,
+    pub account_id: Option<String>,
+    pub campaign_id: Option<String>,
+    pub message_id: Option<String>,
+    pub automation_id: Option<String>,
+    pub list_id: Option<String>,
+    pub attributes: BTreeMap<String, Value>,
+}
+
+impl Draft {
+    /// A draft of the given canonical type; the channel follows the type's
+    /// prefix (`email.opened` → email) unless the provider says otherwise.
+    pub fn new(event_type: &'static str, provider_event: Option<String>) -> Self {
+        Draft {
+            event_type,
+            provider_event,
+            channel: Channel::of_type(event_type),
+            ..Draft::default()
+        }
+    }
+
+    /// Sets an attribute unless the value is absent, null or empty.
+    pub fn attr(&mut self, key: &str, value: Option<impl Into<Value>>) {
+        if let Some(value) = value.and_then(|v| pruned(&v.into())) {
+            self.attributes.insert(key.to_owned(), value);
+        }
+    }
+
+    pub fn finish(self, provider: Provider, item: &Item<'_>, received_at: Timestamp) -> Event {
+        let (occurred_at, occurred_at_source) = match self.occurred_at {
+            Some(at) => (at, TimeSource::Provider),
+            None => (received_at, TimeSource::Received),
+        };
+        let contact_key = contact_key(provider, &self.email, &self.contact_id, &self.phone);
+        Event {
+            event_id: event_id(provider, &item.fields),
+            provider,
+            event_type: self.event_type,
+            provider_event: self.provider_event,
+            occurred_at,
+            occurred_at_source,
+            received_at,
+            channel: self.channel,
+            email: self.email,
+            phone: self.phone,
+            contact_id: self.contact_id,
+            account_id: self.account_id,
+            campaign_id: self.campaign_id,
+            message_id: self.message_id,
+            automation_id: self.automation_id,
+            list_id: self.list_id,
+            attributes: self.attributes,
+            contact_key,
+            day_key: day_key(provider, occurred_at),
+            raw: item.raw.to_owned(),
+        }
+    }
+}
+
+fn contact_key(
+    provider: Provider,
+    email: &Option<String>,
+    contact_id: &Option<String>,
+    phone: &Option<String>,
+) -> Option<String> {
+    if let Some(email) = email {
+        Some(format!("email#{email}"))
+    } else if let Some(id) = contact_id {
+        Some(format!("contact#{provider}#{id}"))
+    } else {
+        phone.as_ref().map(|phone| format!("phone#{phone}"))
+    }
+}
+
+fn day_key(provider: Provider, at: Timestamp) -> String {
+    format!("{provider}#{}", at.date())
+}
+
+/// SHA-256 (hex) of the provider and the canonical JSON of the event
+/// object (keys sorted, no whitespace), so a redelivered event gets the same
+/// id whatever the key order or spacing of the redelivery.
+fn event_id(provider: Provider, fields: &Object) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(provider.as_str().as_bytes());
+    hasher.update(b"\n");
+    write_canonical_object(&mut HashWriter(&mut hasher), fields);
+    hex(&hasher.finalize())
+}
+
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// Writes never fail: the sink is a hasher.
+fn write_canonical(out: &mut HashWriter<'_>, value: &Value) {
+    match value {
+        Value::Object(o) => write_canonical_object(out, o),
+        Value::Array(items) => {
+            let _ = out.write_all(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    let _ = out.write_all(b",");
+                }
+                write_canonical(out, item);
+            }
+            let _ = out.write_all(b"]");
+        }
+        scalar => {
+            let _ = serde_json::to_writer(&mut *out, scalar);
+        }
+    }
+}
+
+fn write_canonical_object(out: &mut HashWriter<'_>, object: &Object) {
+    let mut keys: Vec<&String> = object.keys().collect();
+    keys.sort_unstable();
+    let _ = out.write_all(b"{");
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 {
+            let _ = out.write_all(b",");
+        }
+        let _ = serde_json::to_writer(&mut *out, key);
+        let _ = out.write_all(b":");
+        if let Some(value) = object.get(key) {
+            write_canonical(out, value);
+        }
+    }
+    let _ = out.write_all(b"}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+pub(crate) fn quarantine(
+    provider: Provider,
+    body: &[u8],
+    reason: &str,
+    received_at: Timestamp,
+) -> Event {
+    let mut hasher = Sha256::new();
+    hasher.update(b"invalid\n");
+    hasher.update(provider.as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body);
+    let mut attributes = BTreeMap::new();
+    attributes.insert("reason".to_owned(), Value::String(reason.to_owned()));
+    let raw = match std::str::from_utf8(body) {
+        Ok(text) => text.to_owned(),
+        Err(_) => {
+            attributes.insert(
+                "raw_encoding".to_owned(),
+                Value::String("base64".to_owned()),
+            );
+            base64::engine::general_purpose::STANDARD.encode(body)
+        }
+    };
+    Event {
+        event_id: hex(&hasher.finalize()),
+        provider,
+        event_type: INVALID,
+        provider_event: None,
+        occurred_at: received_at,
+        occurred_at_source: TimeSource::Received,
+        received_at,
+        channel: None,
+        email: None,
+        phone: None,
+        contact_id: None,
+        account_id: None,
+        campaign_id: None,
+        message_id: None,
+        automation_id: None,
+        list_id: None,
+        attributes,
+        contact_key: None,
+        day_key: day_key(provider, received_at),
+        raw,
+    }
+}

@@ -1,0 +1,159 @@
+//! Lenient readers for the loosely typed fields providers send: numbers as
+//! strings, ids as ints or strings, nulls and empty strings for "absent".
+
+use crate::Timestamp;
+use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
+
+pub(crate) type Object = Map<String, Value>;
+
+/// A scalar as text: strings trimmed, numbers in decimal. Empty strings,
+/// nulls, booleans and containers are absent.
+pub(crate) fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_owned())
+        }
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The first of `keys` holding a scalar.
+pub(crate) fn text_at(obj: &Object, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| obj.get(*k).and_then(text))
+}
+
+/// A nested object, when the key holds one.
+pub(crate) fn object_at<'a>(obj: &'a Object, key: &str) -> Option<&'a Object> {
+    obj.get(key).and_then(Value::as_object)
+}
+
+/// An e-mail address trimmed and lower-cased, when it looks like one.
+pub(crate) fn email(value: &Value) -> Option<String> {
+    let raw = value.as_str()?.trim();
+    raw.contains('@').then(|| raw.to_lowercase())
+}
+
+pub(crate) fn email_at(obj: &Object, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| obj.get(*k).and_then(email))
+}
+
+/// A time in any of the shapes providers use: Unix seconds as a number or a
+/// string, `YYYY-MM-DD HH:MM:SS`, ISO 8601, or PHP's serialized DateTime
+/// object `{"date": "...", "timezone": ...}` (its date read as UTC).
+pub(crate) fn time(value: &Value) -> Option<Timestamp> {
+    match value {
+        Value::Number(n) => n.as_f64().and_then(Timestamp::from_unix_number),
+        Value::String(s) => Timestamp::parse(s),
+        Value::Object(o) => o
+            .get("date")
+            .and_then(Value::as_str)
+            .and_then(Timestamp::parse),
+        _ => None,
+    }
+}
+
+/// The first of `keys` holding a readable time.
+pub(crate) fn time_at(obj: &Object, keys: &[&str]) -> Option<Timestamp> {
+    keys.iter().find_map(|k| obj.get(*k).and_then(time))
+}
+
+/// A provider's event name as sent, after Unicode NFC and trimming.
+pub(crate) fn event_name(value: &Value) -> Option<String> {
+    let name: String = value.as_str()?.trim().nfc().collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The form of an event name used to look up its mapping: lower case, runs
+/// of spaces, dashes and underscores folded to one `_`.
+pub(crate) fn lookup_key(name: &str) -> String {
+    let mut key = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_whitespace() || c == '-' || c == '_' {
+            if !key.ends_with('_') {
+                key.push('_');
+            }
+        } else {
+            key.push(c);
+        }
+    }
+    key
+}
+
+/// A copy of a JSON value with nulls and empty strings left out, or `None`
+/// when nothing remains. Used for attributes kept as nested maps.
+pub(crate) fn pruned(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::Object(o) => {
+            let kept: Object = o
+                .iter()
+                .filter_map(|(k, v)| pruned(v).map(|v| (k.clone(), v)))
+                .collect();
+            (!kept.is_empty()).then_some(Value::Object(kept))
+        }
+        Value::Array(a) => {
+            let kept: Vec<Value> = a.iter().filter_map(pruned).collect();
+            (!kept.is_empty()).then_some(Value::Array(kept))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_read_leniently() {
+        assert_eq!(text(&json!(" 449 ")), Some("449".into()));
+        assert_eq!(text(&json!(449)), Some("449".into()));
+        assert_eq!(text(&json!(35.5)), Some("35.5".into()));
+        assert_eq!(text(&json!("")), None);
+        assert_eq!(text(&json!(null)), None);
+        assert_eq!(text(&json!(true)), None);
+    }
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            email(&json!("  John.Doe@Example.COM ")),
+            Some("john.doe@example.com".into())
+        );
+        assert_eq!(email(&json!("not an address")), None);
+        assert_eq!(email(&json!(5)), None);
+    }
+
+    #[test]
+    fn event_names_fold_case_and_separators() {
+        assert_eq!(lookup_key("Message  Open"), "message_open");
+        assert_eq!(lookup_key("email_soft-bounce"), "email_soft_bounce");
+    }
+
+    #[test]
+    fn php_datetime_objects_are_read() {
+        let v =
+            json!({"date": "2022-01-04 09:02:39.000000", "timezone_type": 3, "timezone": "UTC"});
+        assert_eq!(
+            time(&v).map(|t| t.to_string()).as_deref(),
+            Some("2022-01-04T09:02:39.000Z")
+        );
+    }
+}
+
+/// `soft` or `hard` from whatever a provider calls it (`soft_bounced`,
+/// `hard_bounces`, `email_soft_bounce`, `Hard`).
+pub(crate) fn bounce_type(text: &str) -> Option<&'static str> {
+    let text = text.to_ascii_lowercase();
+    if text.contains("soft") {
+        Some("soft")
+    } else if text.contains("hard") {
+        Some("hard")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,101 @@
+//! Flashy: a JSON array of event objects (current docs), or one legacy
+//! `{"event": ..., "body": {...}}` object. Discriminator `event`; time in
+//! `timestamp` or `created_at` (Unix seconds).
+
+use crate::envelope::{self, Body, Item};
+use crate::event::Draft;
+use crate::fields::{
+    bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at, Object,
+};
+use crate::{NormalizeError, UNKNOWN};
+
+const NAME: &str = "flashy";
+
+pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+    match envelope::read(NAME, text)? {
+        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+        Body::Object(fields) if fields.contains_key("event") => {
+            Ok(vec![envelope::whole(text, fields)])
+        }
+        Body::Object(_) => Err(NormalizeError::shape(
+            NAME,
+            "expected an array of events or an object with an \"event\" field",
+        )),
+    }
+}
+
+pub(crate) fn canonical_type(key: &str) -> &'static str {
+    match key {
+        "page_view" => "commerce.page_viewed",
+        "add_to_cart" => "commerce.cart_added",
+        "contact_subscribed" => "contact.subscribed",
+        "contact_unsubscribed" => "contact.unsubscribed",
+        "contact_updated" => "contact.updated",
+        "contact_created" => "contact.created",
+        "purchase" => "commerce.order_placed",
+        "automation_completed" => "automation.completed",
+        "email_automation_delivered" => "email.delivered",
+        "email_automation_opened" => "email.opened",
+        "email_automation_clicked" => "email.clicked",
+        "email_campaign_bounced" => "email.bounced",
+        "incoming_sms" => "sms.received",
+        _ => UNKNOWN,
+    }
+}
+
+pub(crate) fn event(obj: &Object) -> Draft {
+    let name = obj.get("event").and_then(event_name);
+    let event_type = name
+        .as_deref()
+        .map_or(UNKNOWN, |n| canonical_type(&lookup_key(n)));
+    // The legacy shape carries the fields under `body`.
+    let f = object_at(obj, "body").unwrap_or(obj);
+    let context = object_at(f, "context");
+
+    let mut d = Draft::new(event_type, name);
+    d.occurred_at = time_at(f, &["timestamp", "created_at"])
+        .or_else(|| time_at(obj, &["timestamp", "created_at"]));
+    d.account_id = text_at(f, &["account_id"]);
+    d.contact_id = text_at(f, &["contact_id"]);
+    d.email = email_at(f, &["email"]);
+    d.campaign_id = text_at(f, &["campaign_id"]);
+    d.automation_id = text_at(f, &["automation_id"]);
+    d.list_id = text_at(f, &["feed_id", "list_id"]);
+    if event_type == "sms.received" {
+        d.phone = text_at(f, &["from"]);
+        d.attr("to", text_at(f, &["to"]));
+        d.attr("text", text_at(f, &["message"]));
+        d.attr("country", text_at(f, &["from_country"]));
+    }
+
+    d.attr("url", text_at(f, &["page_url", "link"]));
+    d.attr("title", text_at(f, &["page_title"]));
+    d.attr("referral", text_at(f, &["referral"]));
+    d.attr("utm", f.get("utm").cloned());
+    d.attr("anonymous_id", text_at(f, &["anonymous_id"]));
+    d.attr(
+        "order_id",
+        text_at(f, &["order_id"]).or_else(|| context.and_then(|c| text_at(c, &["order_id"]))),
+    );
+    d.attr("value", text_at(f, &["value"]));
+    d.attr("currency", text_at(f, &["currency"]));
+    d.attr(
+        "status",
+        text_at(f, &["status"]).filter(|_| event_type != "sms.received"),
+    );
+    d.attr("content_ids", f.get("content_ids").cloned());
+    d.attr("old", f.get("old").cloned());
+    d.attr("new", f.get("new").cloned());
+    d.attr("template_id", text_at(f, &["template_id"]));
+    d.attr("step_id", text_at(f, &["step_id"]));
+    d.attr("auto_index", text_at(f, &["auto_index"]));
+    d.attr("last_step", text_at(f, &["last_step"]));
+    d.attr(
+        "bounce_type",
+        text_at(f, &["bounce_type"])
+            .as_deref()
+            .and_then(bounce_type),
+    );
+    d.attr("reason", text_at(f, &["reason"]));
+    d
+}

@@ -1,0 +1,110 @@
+//! SendPulse: a JSON array mixing e-mail service / SMTP events (with an
+//! `event` field, Unix `timestamp`) and Automation 360 "Send webhook" items
+//! (no `event`; the webhook's `title` names them; `execution_date` is
+//! `YYYY-MM-DD HH:MM:SS`, read as UTC).
+
+use crate::envelope::{self, Body, Item};
+use crate::event::Draft;
+use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at, Object};
+use crate::{NormalizeError, UNKNOWN};
+use serde_json::{Map, Value};
+
+const NAME: &str = "sendpulse";
+const AUTOMATION_TRIGGERED: &str = "automation.triggered";
+
+pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+    match envelope::read(NAME, text)? {
+        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+        // Tolerated: a single event without its array.
+        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+    }
+}
+
+pub(crate) fn canonical_type(key: &str) -> &'static str {
+    match key {
+        // E-mail service (bulk campaigns).
+        "spam" => "email.complained",
+        "open" => "email.opened",
+        "redirect" => "email.clicked",
+        "unsubscribe" => "contact.unsubscribed",
+        "new_emails" => "contact.subscribed",
+        "delete" => "contact.deleted",
+        "delivered" => "email.delivered",
+        "task_status_update" => "campaign.status_changed",
+        "soft_bounces" | "hard_bounces" => "email.bounced",
+        // SMTP (transactional); names from third-party clients.
+        "undelivered" | "not_delivered" => "email.failed",
+        "opened" => "email.opened",
+        "clicked" | "redirected" => "email.clicked",
+        "unsubscribed" => "contact.unsubscribed",
+        "spam_by_user" => "email.complained",
+        "soft_bounce" | "hard_bounce" => "email.bounced",
+        _ => UNKNOWN,
+    }
+}
+
+/// Automation 360 items carry no `event`; they are told by their flow id and
+/// execution date.
+fn is_automation_360(obj: &Object) -> bool {
+    !obj.contains_key("event")
+        && obj.contains_key("automation_id")
+        && (obj.contains_key("execution_date") || obj.contains_key("title"))
+}
+
+pub(crate) fn event(obj: &Object) -> Draft {
+    let mut d = if is_automation_360(obj) {
+        Draft::new(AUTOMATION_TRIGGERED, obj.get("title").and_then(event_name))
+    } else {
+        let name = obj.get("event").and_then(event_name);
+        let key = name.as_deref().map(lookup_key).unwrap_or_default();
+        let mut d = Draft::new(canonical_type(&key), name);
+        if d.event_type == "email.bounced" {
+            d.attr("bounce_type", bounce_type(&key));
+        }
+        d
+    };
+    d.occurred_at = time_at(obj, &["timestamp", "execution_date"]);
+    d.email = email_at(obj, &["email", "recipient"]);
+    d.phone = text_at(obj, &["phone"]);
+    d.campaign_id = text_at(obj, &["task_id"]);
+    d.message_id = text_at(obj, &["message_id"]);
+    d.automation_id = text_at(obj, &["automation_id"]);
+    d.list_id = text_at(obj, &["book_id"]);
+
+    d.attr("url", text_at(obj, &["link_url"]));
+    d.attr("link_id", text_at(obj, &["link_id"]));
+    d.attr("device", text_at(obj, &["open_device"]));
+    d.attr("platform", text_at(obj, &["open_platform"]));
+    d.attr("browser", text_at(obj, &["browser_name"]));
+    d.attr("browser_version", text_at(obj, &["browser_ver"]));
+    d.attr("reason", text_at(obj, &["reason", "smtp_server_response"]));
+    d.attr("smtp_code", text_at(obj, &["smtp_server_response_code"]));
+    d.attr(
+        "smtp_subcode",
+        text_at(obj, &["smtp_server_response_subcode"]),
+    );
+    d.attr("from_all", text_at(obj, &["from_all"]));
+    d.attr("categories", text_at(obj, &["categories"]));
+    d.attr("status", text_at(obj, &["status"]));
+    d.attr("status_explain", text_at(obj, &["status_explain"]));
+    d.attr("source", text_at(obj, &["source"]));
+    d.attr("subject", text_at(obj, &["subject"]));
+    d.attr("sender", text_at(obj, &["sender"]));
+    d.attr("variables", obj.get("variables").map(merged_variables));
+    d
+}
+
+/// A360 sends variables as `[{"name1": "value1"}, {"name2": "value2"}]`;
+/// they are kept as one map. Anything else is kept as sent.
+fn merged_variables(value: &Value) -> Value {
+    match value {
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let mut merged = Map::new();
+            for item in items.iter().filter_map(Value::as_object) {
+                merged.extend(item.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            Value::Object(merged)
+        }
+        other => other.clone(),
+    }
+}

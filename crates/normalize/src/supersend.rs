@@ -1,0 +1,76 @@
+//! SuperSend: one object per POST. The integration webhook sends `type`,
+//! `CampaignId`, `conversationId` and the full `contact` record; webhooks
+//! made through the API send `event`, `timestamp`, `CampaignId`,
+//! `ContactId` and `details`. Both are read.
+
+use crate::envelope::{self, Body, Item};
+use crate::event::Draft;
+use crate::fields::{email_at, event_name, lookup_key, object_at, text_at, time_at, Object};
+use crate::{NormalizeError, UNKNOWN};
+use serde_json::Value;
+
+const NAME: &str = "supersend";
+
+pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+    match envelope::read(NAME, text)? {
+        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+        // Tolerated: several events in one array.
+        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+    }
+}
+
+pub(crate) fn canonical_type(key: &str) -> &'static str {
+    match key {
+        "open" => "email.opened",
+        "click" => "email.clicked",
+        "reply" => "email.replied",
+        "bounce" => "email.bounced",
+        "interest" => "contact.interest_changed",
+        "appointment" => "contact.appointment_booked",
+        "unsubscribe" => "contact.unsubscribed",
+        "finished" => "automation.completed",
+        "autoresponse" | "auto_response" | "auto_reply" => "email.auto_replied",
+        "sent" | "email_sent" => "email.sent",
+        _ => UNKNOWN,
+    }
+}
+
+pub(crate) fn event(obj: &Object) -> Draft {
+    let name = obj
+        .get("type")
+        .and_then(event_name)
+        .or_else(|| obj.get("event").and_then(event_name));
+    let event_type = name
+        .as_deref()
+        .map_or(UNKNOWN, |n| canonical_type(&lookup_key(n)));
+    let contact = object_at(obj, "contact");
+
+    let mut d = Draft::new(event_type, name);
+    // The legacy body has no event time; the contact's updatedAt is the
+    // record's time, not the event's, so it is not used.
+    d.occurred_at = time_at(obj, &["timestamp"]);
+    d.campaign_id = text_at(obj, &["CampaignId", "campaignId", "campaign_id"])
+        .or_else(|| contact.and_then(|c| text_at(c, &["CampaignId"])));
+    d.contact_id = text_at(obj, &["ContactId", "contactId", "contact_id"])
+        .or_else(|| contact.and_then(|c| text_at(c, &["id"])));
+    d.attr(
+        "conversation_id",
+        text_at(obj, &["conversationId", "conversation_id"]),
+    );
+    d.attr("details", obj.get("details").cloned());
+
+    if let Some(c) = contact {
+        d.email = email_at(c, &["email"]);
+        d.phone = text_at(c, &["phone"]);
+        d.account_id = text_at(c, &["OrgId", "TeamId"]);
+        d.attr("interest", text_at(c, &["interest"]));
+        if event_type == "contact.appointment_booked" {
+            d.attr("appointment", c.get("appointment").and_then(Value::as_bool));
+        }
+        d.attr(
+            "sender",
+            object_at(c, "Sender").and_then(|s| email_at(s, &["email"])),
+        );
+    }
+    d
+}

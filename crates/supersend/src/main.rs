@@ -1,0 +1,6 @@
+//! The supersend webhook Lambda. Everything but the provider lives in `ingest`.
+
+#[tokio::main]
+async fn main() -> Result<(), ingest::Error> {
+    ingest::run(ingest::Provider::Supersend).await
+}
