@@ -1,0 +1,161 @@
+//! One request: method and size checks, authentication, normalization,
+//! storage, answer. Every answer is JSON; every request logs one line.
+
+use crate::auth::{Authenticator, Presented};
+use crate::config::Config;
+use crate::error::Rejection;
+use crate::item::{item_size, to_item};
+use crate::store::{store_all, Stored, Table};
+use lambda_http::http::{header, Method, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use normalize::{normalize, quarantine, Provider, Timestamp};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// DynamoDB's item limit (400 KB), less a margin for our own attributes'
+/// size estimate.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// How long storage may keep retrying: well inside Flashy's 5 s timeout.
+pub const STORE_DEADLINE: Duration = Duration::from_millis(3500);
+
+pub struct App<T> {
+    pub provider: Provider,
+    pub config: Config,
+    pub auth: Authenticator,
+    pub table: T,
+}
+
+enum Outcome {
+    Reachable,
+    Stored { received: usize, stored: Stored },
+}
+
+impl<T: Table> App<T> {
+    pub fn new(provider: Provider, config: Config, table: T) -> Self {
+        let auth = Authenticator::new(&config.tokens, config.allow_unauthenticated);
+        App {
+            provider,
+            config,
+            auth,
+            table,
+        }
+    }
+
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let outcome = self.process(&request, started).await;
+        let request_id = request
+            .lambda_context_ref()
+            .map(|c| c.request_id.as_str())
+            .unwrap_or("-");
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let provider = self.provider.as_str();
+        match outcome {
+            Ok(Outcome::Reachable) => {
+                tracing::info!(request_id, provider, method = %request.method(), status = 200, latency_ms, "reachability check");
+                json(
+                    StatusCode::OK,
+                    format!(r#"{{"status":"ok","provider":"{provider}"}}"#),
+                )
+            }
+            Ok(Outcome::Stored { received, stored }) => {
+                tracing::info!(
+                    request_id,
+                    provider,
+                    status = 200,
+                    received,
+                    stored = stored.stored,
+                    duplicates = stored.duplicates,
+                    latency_ms,
+                    "webhook stored"
+                );
+                let body = self.config.success_body.clone().unwrap_or_else(|| {
+                    format!(
+                        r#"{{"received":{received},"stored":{},"duplicates":{}}}"#,
+                        stored.stored, stored.duplicates
+                    )
+                });
+                json(StatusCode::OK, body)
+            }
+            Err(rejection) => {
+                let status = rejection.status();
+                tracing::warn!(
+                    request_id,
+                    provider,
+                    status = status.as_u16(),
+                    reason = %rejection.log_detail(),
+                    latency_ms,
+                    "webhook refused"
+                );
+                let body = serde_json::json!({ "error": rejection.to_string() }).to_string();
+                json(status, body)
+            }
+        }
+    }
+
+    async fn process(&self, request: &Request, started: Instant) -> Result<Outcome, Rejection> {
+        match *request.method() {
+            Method::POST => {}
+            Method::GET | Method::HEAD => return Ok(Outcome::Reachable),
+            ref other => return Err(Rejection::MethodNotAllowed(other.to_string())),
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > self.config.max_body_bytes {
+            return Err(Rejection::BodyTooLarge {
+                size: body.len(),
+                limit: self.config.max_body_bytes,
+            });
+        }
+        let query = request.query_string_parameters_ref();
+        let presented = Presented {
+            query_token: query.and_then(|q| q.first("token")),
+            headers: Some(request.headers()),
+        };
+        if !self.auth.accepts(&presented) {
+            return Err(Rejection::Unauthorized);
+        }
+
+        let received_at = Timestamp::now();
+        let deadline = started + STORE_DEADLINE;
+        let events = match normalize(self.provider, body, received_at) {
+            Ok(events) => events,
+            Err(error) => {
+                // Nothing is lost: the body is kept with the reason.
+                let kept = quarantine(self.provider, body, &error.to_string(), received_at);
+                let item = to_item(&kept, self.config.retention_days);
+                if item_size(&item) <= MAX_ITEM_BYTES {
+                    store_all(&self.table, vec![item], deadline).await?;
+                }
+                return Err(Rejection::BadRequest(error));
+            }
+        };
+        let mut items = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            let item = to_item(event, self.config.retention_days);
+            let size = item_size(&item);
+            if size > MAX_ITEM_BYTES {
+                return Err(Rejection::EventTooLarge {
+                    index,
+                    size,
+                    limit: MAX_ITEM_BYTES,
+                });
+            }
+            items.push(item);
+        }
+        let stored = store_all(&self.table, items, deadline).await?;
+        Ok(Outcome::Stored {
+            received: events.len(),
+            stored,
+        })
+    }
+}
+
+fn json(status: StatusCode, body: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
