@@ -1,0 +1,42 @@
+# The project's verbs. `make dev` and `make test` are the whole set-up on a
+# fresh machine: each installs what it needs into .venv (PyPI) and starts
+# and stops its own servers.
+
+SHELL := /bin/bash
+VENV := .venv
+TOOLS := $(VENV)/.installed
+BINARIES := flashy egoi enkod supersend sendpulse
+LOCAL := infra/local
+
+.PHONY: dev test lint lint-infra unit integration e2e build deploy invoke bench tools
+
+tools: $(TOOLS)
+$(TOOLS): $(LOCAL)/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(LOCAL)/requirements.txt
+	touch $@
+
+## Run everything locally: DynamoDB on :8000, the five functions on :9000.
+dev: $(TOOLS)
+	$(LOCAL)/dev.sh
+
+## Every test: format, lint, unit, integration (real local DynamoDB), end to end (cargo lambda watch).
+test: $(TOOLS) lint lint-infra
+	$(LOCAL)/with-dynamodb.sh cargo test --workspace --locked -- --include-ignored
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+lint-infra: $(TOOLS)
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(VENV)/bin/python infra/test_template.py
+
+## Release arm64 binaries for Lambda: target/lambda/<provider>/bootstrap.
+build: $(TOOLS)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 $(addprefix --bin ,$(BINARIES))
+
+## Send a provider's sample API Gateway event to a running `make dev`: make invoke P=flashy
+P ?= flashy
+invoke: $(TOOLS)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json

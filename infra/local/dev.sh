@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make dev`: local DynamoDB (moto) on 127.0.0.1:8000 with the table, and
+# all five functions under `cargo lambda watch` on 127.0.0.1:9000.
+# Ctrl-C stops everything this started.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+DYNAMODB_PORT=8000
+LAMBDA_PORT=9000
+mkdir -p "$ROOT/target/local"
+
+for port in $DYNAMODB_PORT $LAMBDA_PORT; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "port $port is already in use (another make dev?); stop it first" >&2
+        exit 1
+    fi
+done
+
+start_moto $DYNAMODB_PORT "$ROOT/target/local/moto-dev.log"
+trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+
+cat <<TXT
+
+  DynamoDB (moto)   $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME
+  Functions         http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   (flashy egoi enkod supersend sendpulse)
+  Token             $( [ "$WEBHOOK_TOKENS" = "$DEV_TOKEN" ] && echo "$DEV_TOKEN (development default)" || echo "from WEBHOOK_TOKENS" )
+
+  Try:  curl -s "http://127.0.0.1:$LAMBDA_PORT/lambda-url/flashy/?token=$DEV_TOKEN" --data @events/bodies/flashy.json
+
+TXT
+
+env_args=()
+for name in TABLE_NAME WEBHOOK_TOKENS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
+    AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED SENDPULSE_RESPONSE_BODY \
+    RETENTION_DAYS MAX_BODY_BYTES; do
+    if [ -n "${!name:-}" ]; then env_args+=(--env-var "$name=${!name}"); fi
+done
+env_args+=(--env-var "AWS_LAMBDA_LOG_FORMAT=JSON")
+
+cd "$ROOT"
+# cargo lambda watch builds and hot-reloads every binary of the workspace.
+cargo lambda watch -A 127.0.0.1 -P $LAMBDA_PORT "${env_args[@]}"

@@ -1,0 +1,37 @@
+# Shared settings for the local stack, sourced by dev.sh and with-dynamodb.sh.
+# Dummy credentials: the local server accepts any, and they keep the AWS SDK
+# from looking for real ones.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VENV="$ROOT/.venv"
+export PATH="$VENV/bin:$PATH"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="$AWS_REGION"
+export TABLE_NAME="${TABLE_NAME:-webhook-events}"
+export DEV_TOKEN="dev-token"
+export WEBHOOK_TOKENS="${WEBHOOK_TOKENS:-$DEV_TOKEN}"
+
+# A TCP port nothing listens on.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until something answers HTTP at $1 (up to 30 s).
+wait_http() {
+    for _ in $(seq 300); do
+        curl -s -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    echo "nothing answered at $1" >&2
+    return 1
+}
+
+# Starts moto on 127.0.0.1:$1, logging to $2; sets MOTO_PID.
+start_moto() {
+    moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
+    MOTO_PID=$!
+    wait_http "http://127.0.0.1:$1/moto-api/" || { cat "$2" >&2; return 1; }
+    export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1"
+    python3 "$ROOT/infra/local/create_table.py" "$AWS_ENDPOINT_URL_DYNAMODB" "$TABLE_NAME"
+}
