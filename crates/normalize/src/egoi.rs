@@ -5,7 +5,7 @@
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at, Object};
-use crate::{NormalizeError, UNKNOWN};
+use crate::NormalizeError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -38,47 +38,50 @@ pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
     }
 }
 
+/// Provider event name (in `lookup_key` form) → canonical type.
+pub(crate) const EVENTS: &[(&str, &str)] = &[
+    ("forget_subscription", "contact.forgotten"),
+    ("change_consent", "contact.consent_changed"),
+    ("web_push_bounce", "web_push.bounced"),
+    ("web_push_click", "web_push.clicked"),
+    ("web_push_delivered", "web_push.delivered"),
+    ("web_push_open", "web_push.opened"),
+    ("web_push_send", "web_push.sent"),
+    ("web_push_subscription", "web_push.subscribed"),
+    ("web_push_unsubscription", "web_push.unsubscribed"),
+    ("email_send", "email.sent"),
+    ("email_open", "email.opened"),
+    ("email_click", "email.clicked"),
+    ("email_soft_bounce", "email.bounced"),
+    ("email_hard_bounce", "email.bounced"),
+    ("sms_send", "sms.sent"),
+    ("sms_delivered", "sms.delivered"),
+    ("voice_send", "voice.sent"),
+    ("unsubscribe", "contact.unsubscribed"),
+    ("subscription", "contact.subscribed"),
+    ("edit_subscription", "contact.updated"),
+    ("resubscription", "contact.resubscribed"),
+    ("facebook_like", "social.liked"),
+    ("social_share", "social.shared"),
+    ("double_optin", "contact.confirmed"),
+    ("email_spam_complaint", "email.complained"),
+    ("email_field_disable", "contact.field_disabled"),
+    ("cellphone_field_disable", "contact.field_disabled"),
+    ("phone_field_disable", "contact.field_disabled"),
+    ("push_send", "push.sent"),
+    ("push_open", "push.opened"),
+    ("push_click", "push.clicked"),
+    ("push_received", "push.delivered"),
+    ("push_error", "push.failed"),
+    ("push_canceled", "push.canceled"),
+    ("new_order", "commerce.order_placed"),
+    ("cart_update", "commerce.cart_updated"),
+    ("goal_conversion", "automation.goal_reached"),
+    ("product_view", "commerce.product_viewed"),
+];
+
 pub(crate) fn canonical_type(key: &str) -> &'static str {
-    match key {
-        "forget_subscription" => "contact.forgotten",
-        "change_consent" => "contact.consent_changed",
-        "web_push_bounce" => "web_push.bounced",
-        "web_push_click" => "web_push.clicked",
-        "web_push_delivered" => "web_push.delivered",
-        "web_push_open" => "web_push.opened",
-        "web_push_send" => "web_push.sent",
-        "web_push_subscription" => "web_push.subscribed",
-        "web_push_unsubscription" => "web_push.unsubscribed",
-        "email_send" => "email.sent",
-        "email_open" => "email.opened",
-        "email_click" => "email.clicked",
-        "email_soft_bounce" | "email_hard_bounce" => "email.bounced",
-        "sms_send" => "sms.sent",
-        "sms_delivered" => "sms.delivered",
-        "voice_send" => "voice.sent",
-        "unsubscribe" => "contact.unsubscribed",
-        "subscription" => "contact.subscribed",
-        "edit_subscription" => "contact.updated",
-        "resubscription" => "contact.resubscribed",
-        "facebook_like" => "social.liked",
-        "social_share" => "social.shared",
-        "double_optin" => "contact.confirmed",
-        "email_spam_complaint" => "email.complained",
-        "email_field_disable" | "cellphone_field_disable" | "phone_field_disable" => {
-            "contact.field_disabled"
-        }
-        "push_send" => "push.sent",
-        "push_open" => "push.opened",
-        "push_click" => "push.clicked",
-        "push_received" => "push.delivered",
-        "push_error" => "push.failed",
-        "push_canceled" => "push.canceled",
-        "new_order" => "commerce.order_placed",
-        "cart_update" => "commerce.cart_updated",
-        "goal_conversion" => "automation.goal_reached",
-        "product_view" => "commerce.product_viewed",
-        _ => UNKNOWN,
-    }
+    crate::types::lookup(EVENTS, key)
 }
 
 pub(crate) fn event(obj: &Object) -> Draft {

@@ -6,11 +6,14 @@ use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, text_at, time_at, Object};
 use crate::{Channel, NormalizeError, UNKNOWN};
+use serde_json::Value;
 
 const NAME: &str = "enkod";
 
 /// The message UID enKod's test button sends.
 const TEST_MESSAGE_UID: &str = "0123456789_012_012_01234";
+/// The phone numbers of enKod's WhatsApp test bodies.
+const TEST_NUMBERS: [&str; 2] = ["70000000000", "71111111111"];
 
 pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
     match envelope::read(NAME, text)? {
@@ -36,23 +39,26 @@ fn fold_homoglyphs(key: &str) -> String {
         .collect()
 }
 
+/// Provider event name (in `lookup_key` form) → canonical type.
+pub(crate) const EVENTS: &[(&str, &str)] = &[
+    ("message_sent", "email.sent"),
+    ("delivery_bounce", "email.bounced"),
+    ("message_open", "email.opened"),
+    ("message_clicked", "email.clicked"),
+    ("complaint", "email.complained"),
+    ("whatsapp_template_sent", "whatsapp.sent"),
+    ("whatsapp_template_delivered", "whatsapp.delivered"),
+    ("whatsapp_template_read", "whatsapp.read"),
+    ("template_message_read", "whatsapp.read"),
+    ("whatsapp_inbox_message_received", "whatsapp.received"),
+    ("whatsapp_template_bounce", "whatsapp.failed"),
+    ("mailing_group_subscribe", "contact.subscribed"),
+    ("mailing_group_unsubscribe", "contact.unsubscribed"),
+    ("contact_adding", "contact.created"),
+];
+
 pub(crate) fn canonical_type(key: &str) -> &'static str {
-    match key {
-        "message_sent" => "email.sent",
-        "delivery_bounce" => "email.bounced",
-        "message_open" => "email.opened",
-        "message_clicked" => "email.clicked",
-        "complaint" => "email.complained",
-        "whatsapp_template_sent" => "whatsapp.sent",
-        "whatsapp_template_delivered" => "whatsapp.delivered",
-        "whatsapp_template_read" | "template_message_read" => "whatsapp.read",
-        "whatsapp_inbox_message_received" => "whatsapp.received",
-        "whatsapp_template_bounce" => "whatsapp.failed",
-        "mailing_group_subscribe" => "contact.subscribed",
-        "mailing_group_unsubscribe" => "contact.unsubscribed",
-        "contact_adding" => "contact.created",
-        _ => UNKNOWN,
-    }
+    crate::types::lookup(EVENTS, key)
 }
 
 pub(crate) fn event(obj: &Object) -> Draft {
@@ -107,8 +113,22 @@ pub(crate) fn event(obj: &Object) -> Draft {
 }
 
 /// enKod's test button sends the documented sample bodies: a fixed message
-/// UID, and names ending in "(test)".
+/// UID, names ending in "(test)", the WhatsApp samples' placeholder numbers,
+/// or the contact sample's `test_group_` groups.
 fn is_test(obj: &Object) -> bool {
+    let placeholder =
+        |key: &str| text_at(obj, &[key]).is_some_and(|n| TEST_NUMBERS.contains(&n.as_str()));
+    let test_groups = match obj.get("groups_names") {
+        Some(Value::Array(names)) => {
+            !names.is_empty()
+                && names
+                    .iter()
+                    .all(|n| n.as_str().is_some_and(|n| n.starts_with("test_group_")))
+        }
+        _ => false,
+    };
     text_at(obj, &["message_uid"]).as_deref() == Some(TEST_MESSAGE_UID)
         || text_at(obj, &["name", "group_name"]).is_some_and(|n| n.ends_with("(test)"))
+        || (placeholder("from_number") && placeholder("to_number"))
+        || test_groups
 }

@@ -48,6 +48,10 @@ pub(crate) fn objects<'a>(
                 raw: raw.get(),
                 fields,
             }),
+            // An object that still fails to parse is nested too deep.
+            Err(e) if kind_of_raw(raw) == "an object" => {
+                Err(NormalizeError::InvalidJson(format!("{path}[{i}]: {e}")))
+            }
             Err(_) => Err(NormalizeError::shape(
                 provider,
                 format!(

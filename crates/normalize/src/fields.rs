@@ -103,6 +103,19 @@ pub(crate) fn pruned(value: &Value) -> Option<Value> {
     }
 }
 
+/// `soft` or `hard` from whatever a provider calls it (`soft_bounced`,
+/// `hard_bounces`, `email_soft_bounce`, `Hard`).
+pub(crate) fn bounce_type(text: &str) -> Option<&'static str> {
+    let text = text.to_ascii_lowercase();
+    if text.contains("soft") {
+        Some("soft")
+    } else if text.contains("hard") {
+        Some("hard")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,18 +155,5 @@ mod tests {
             time(&v).map(|t| t.to_string()).as_deref(),
             Some("2022-01-04T09:02:39.000Z")
         );
-    }
-}
-
-/// `soft` or `hard` from whatever a provider calls it (`soft_bounced`,
-/// `hard_bounces`, `email_soft_bounce`, `Hard`).
-pub(crate) fn bounce_type(text: &str) -> Option<&'static str> {
-    let text = text.to_ascii_lowercase();
-    if text.contains("soft") {
-        Some("soft")
-    } else if text.contains("hard") {
-        Some("hard")
-    } else {
-        None
     }
 }

@@ -24,23 +24,25 @@ pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
     }
 }
 
+/// Provider event name (in `lookup_key` form) → canonical type.
+pub(crate) const EVENTS: &[(&str, &str)] = &[
+    ("page_view", "commerce.page_viewed"),
+    ("add_to_cart", "commerce.cart_added"),
+    ("contact_subscribed", "contact.subscribed"),
+    ("contact_unsubscribed", "contact.unsubscribed"),
+    ("contact_updated", "contact.updated"),
+    ("contact_created", "contact.created"),
+    ("purchase", "commerce.order_placed"),
+    ("automation_completed", "automation.completed"),
+    ("email_automation_delivered", "email.delivered"),
+    ("email_automation_opened", "email.opened"),
+    ("email_automation_clicked", "email.clicked"),
+    ("email_campaign_bounced", "email.bounced"),
+    ("incoming_sms", "sms.received"),
+];
+
 pub(crate) fn canonical_type(key: &str) -> &'static str {
-    match key {
-        "page_view" => "commerce.page_viewed",
-        "add_to_cart" => "commerce.cart_added",
-        "contact_subscribed" => "contact.subscribed",
-        "contact_unsubscribed" => "contact.unsubscribed",
-        "contact_updated" => "contact.updated",
-        "contact_created" => "contact.created",
-        "purchase" => "commerce.order_placed",
-        "automation_completed" => "automation.completed",
-        "email_automation_delivered" => "email.delivered",
-        "email_automation_opened" => "email.opened",
-        "email_automation_clicked" => "email.clicked",
-        "email_campaign_bounced" => "email.bounced",
-        "incoming_sms" => "sms.received",
-        _ => UNKNOWN,
-    }
+    crate::types::lookup(EVENTS, key)
 }
 
 pub(crate) fn event(obj: &Object) -> Draft {
@@ -86,6 +88,9 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("content_ids", f.get("content_ids").cloned());
     d.attr("old", f.get("old").cloned());
     d.attr("new", f.get("new").cloned());
+    // `old`/`new` lose their null values when pruned (`birthday: null` →
+    // set); the names of the changed fields are kept apart.
+    d.attr("changed_fields", changed_fields(f));
     d.attr("template_id", text_at(f, &["template_id"]));
     d.attr("step_id", text_at(f, &["step_id"]));
     d.attr("auto_index", text_at(f, &["auto_index"]));
@@ -98,4 +103,16 @@ pub(crate) fn event(obj: &Object) -> Draft {
     );
     d.attr("reason", text_at(f, &["reason"]));
     d
+}
+
+/// The sorted field names in `old` and `new` of a `contact_updated` event.
+fn changed_fields(f: &Object) -> Option<Vec<String>> {
+    let mut names: Vec<String> = ["old", "new"]
+        .iter()
+        .filter_map(|k| object_at(f, k))
+        .flat_map(|o| o.keys().cloned())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    (!names.is_empty()).then_some(names)
 }

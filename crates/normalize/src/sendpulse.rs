@@ -6,7 +6,7 @@
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at, Object};
-use crate::{NormalizeError, UNKNOWN};
+use crate::NormalizeError;
 use serde_json::{Map, Value};
 
 const NAME: &str = "sendpulse";
@@ -20,27 +20,33 @@ pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
     }
 }
 
+/// Provider event name (in `lookup_key` form) → canonical type.
+pub(crate) const EVENTS: &[(&str, &str)] = &[
+    // E-mail service (bulk campaigns).
+    ("spam", "email.complained"),
+    ("open", "email.opened"),
+    ("redirect", "email.clicked"),
+    ("unsubscribe", "contact.unsubscribed"),
+    ("new_emails", "contact.subscribed"),
+    ("delete", "contact.deleted"),
+    ("delivered", "email.delivered"),
+    ("task_status_update", "campaign.status_changed"),
+    ("soft_bounces", "email.bounced"),
+    ("hard_bounces", "email.bounced"),
+    // SMTP (transactional); names from third-party clients.
+    ("undelivered", "email.failed"),
+    ("not_delivered", "email.failed"),
+    ("opened", "email.opened"),
+    ("clicked", "email.clicked"),
+    ("redirected", "email.clicked"),
+    ("unsubscribed", "contact.unsubscribed"),
+    ("spam_by_user", "email.complained"),
+    ("soft_bounce", "email.bounced"),
+    ("hard_bounce", "email.bounced"),
+];
+
 pub(crate) fn canonical_type(key: &str) -> &'static str {
-    match key {
-        // E-mail service (bulk campaigns).
-        "spam" => "email.complained",
-        "open" => "email.opened",
-        "redirect" => "email.clicked",
-        "unsubscribe" => "contact.unsubscribed",
-        "new_emails" => "contact.subscribed",
-        "delete" => "contact.deleted",
-        "delivered" => "email.delivered",
-        "task_status_update" => "campaign.status_changed",
-        "soft_bounces" | "hard_bounces" => "email.bounced",
-        // SMTP (transactional); names from third-party clients.
-        "undelivered" | "not_delivered" => "email.failed",
-        "opened" => "email.opened",
-        "clicked" | "redirected" => "email.clicked",
-        "unsubscribed" => "contact.unsubscribed",
-        "spam_by_user" => "email.complained",
-        "soft_bounce" | "hard_bounce" => "email.bounced",
-        _ => UNKNOWN,
-    }
+    crate::types::lookup(EVENTS, key)
 }
 
 /// Automation 360 items carry no `event`; they are told by their flow id and
@@ -77,7 +83,15 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("platform", text_at(obj, &["open_platform"]));
     d.attr("browser", text_at(obj, &["browser_name"]));
     d.attr("browser_version", text_at(obj, &["browser_ver"]));
-    d.attr("reason", text_at(obj, &["reason", "smtp_server_response"]));
+    // The SMTP response explains a bounce or failure; on a delivery it is
+    // just the server's acknowledgement.
+    let smtp_response = text_at(obj, &["smtp_server_response"]);
+    let failed = matches!(d.event_type, "email.bounced" | "email.failed");
+    d.attr(
+        "reason",
+        text_at(obj, &["reason"]).or_else(|| smtp_response.clone().filter(|_| failed)),
+    );
+    d.attr("smtp_response", smtp_response.filter(|_| !failed));
     d.attr("smtp_code", text_at(obj, &["smtp_server_response_code"]));
     d.attr(
         "smtp_subcode",

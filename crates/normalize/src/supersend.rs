@@ -5,7 +5,9 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{email_at, event_name, lookup_key, object_at, text_at, time_at, Object};
+use crate::fields::{
+    bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at, Object,
+};
 use crate::{NormalizeError, UNKNOWN};
 use serde_json::Value;
 
@@ -19,20 +21,25 @@ pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
     }
 }
 
+/// Provider event name (in `lookup_key` form) → canonical type.
+pub(crate) const EVENTS: &[(&str, &str)] = &[
+    ("open", "email.opened"),
+    ("click", "email.clicked"),
+    ("reply", "email.replied"),
+    ("bounce", "email.bounced"),
+    ("interest", "contact.interest_changed"),
+    ("appointment", "contact.appointment_booked"),
+    ("unsubscribe", "contact.unsubscribed"),
+    ("finished", "automation.completed"),
+    ("autoresponse", "email.auto_replied"),
+    ("auto_response", "email.auto_replied"),
+    ("auto_reply", "email.auto_replied"),
+    ("sent", "email.sent"),
+    ("email_sent", "email.sent"),
+];
+
 pub(crate) fn canonical_type(key: &str) -> &'static str {
-    match key {
-        "open" => "email.opened",
-        "click" => "email.clicked",
-        "reply" => "email.replied",
-        "bounce" => "email.bounced",
-        "interest" => "contact.interest_changed",
-        "appointment" => "contact.appointment_booked",
-        "unsubscribe" => "contact.unsubscribed",
-        "finished" => "automation.completed",
-        "autoresponse" | "auto_response" | "auto_reply" => "email.auto_replied",
-        "sent" | "email_sent" => "email.sent",
-        _ => UNKNOWN,
-    }
+    crate::types::lookup(EVENTS, key)
 }
 
 pub(crate) fn event(obj: &Object) -> Draft {
@@ -58,6 +65,17 @@ pub(crate) fn event(obj: &Object) -> Draft {
         text_at(obj, &["conversationId", "conversation_id"]),
     );
     d.attr("details", obj.get("details").cloned());
+    // `details` is undocumented; the usual names are lifted when present.
+    if let Some(details) = object_at(obj, "details") {
+        d.attr("url", text_at(details, &["url", "link"]));
+        d.attr("reason", text_at(details, &["reason", "error"]));
+        d.attr(
+            "bounce_type",
+            text_at(details, &["bounce_type"])
+                .as_deref()
+                .and_then(bounce_type),
+        );
+    }
 
     if let Some(c) = contact {
         d.email = email_at(c, &["email"]);

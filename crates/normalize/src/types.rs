@@ -65,6 +65,15 @@ pub const CANONICAL_TYPES: &[&str] = &[
     UNKNOWN,
 ];
 
+/// The canonical type of `key` in a provider's mapping table, `unknown` when
+/// the table has no such name.
+pub(crate) fn lookup(table: &[(&str, &'static str)], key: &str) -> &'static str {
+    table
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map_or(UNKNOWN, |(_, event_type)| event_type)
+}
+
 /// The medium an event happened on, where it applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,5 +132,77 @@ impl Channel {
             "social" => Channel::Social,
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::lookup_key;
+    use crate::{egoi, enkod, flashy, sendpulse, supersend};
+
+    const TABLES: [(&str, &[(&str, &str)]); 5] = [
+        ("flashy", flashy::EVENTS),
+        ("egoi", egoi::EVENTS),
+        ("enkod", enkod::EVENTS),
+        ("supersend", supersend::EVENTS),
+        ("sendpulse", sendpulse::EVENTS),
+    ];
+
+    #[test]
+    fn every_mapped_type_is_canonical() {
+        for (provider, table) in TABLES {
+            for (name, event_type) in table {
+                assert!(
+                    CANONICAL_TYPES.contains(event_type),
+                    "{provider}: {name} maps to {event_type}, not in CANONICAL_TYPES"
+                );
+                assert_ne!(*event_type, UNKNOWN, "{provider}: {name} maps to unknown");
+            }
+        }
+    }
+
+    #[test]
+    fn every_table_key_is_reachable() {
+        // Keys are compared after lookup_key; a key not in that form could never match.
+        for (provider, table) in TABLES {
+            for (i, (name, _)) in table.iter().enumerate() {
+                assert_eq!(
+                    lookup_key(name),
+                    *name,
+                    "{provider}: {name} is not a lookup key"
+                );
+                assert!(
+                    table[..i].iter().all(|(earlier, _)| earlier != name),
+                    "{provider}: {name} is listed twice"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_types_are_unique_and_have_a_known_prefix() {
+        for (i, t) in CANONICAL_TYPES.iter().enumerate() {
+            assert!(!CANONICAL_TYPES[..i].contains(t), "{t} listed twice");
+            let prefix = t.split_once('.').map_or(*t, |(p, _)| p);
+            assert!(
+                [
+                    "email",
+                    "sms",
+                    "whatsapp",
+                    "push",
+                    "web_push",
+                    "voice",
+                    "contact",
+                    "commerce",
+                    "automation",
+                    "campaign",
+                    "social",
+                    UNKNOWN
+                ]
+                .contains(&prefix),
+                "{t} has an unexpected prefix"
+            );
+        }
     }
 }
