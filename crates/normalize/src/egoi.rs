@@ -19,11 +19,15 @@ struct Envelope<'a> {
 }
 
 pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
-    if let Ok(Envelope {
-        events: Some(events),
-    }) = serde_json::from_str::<Envelope>(text)
-    {
-        return envelope::raw_array(NAME, events, "events");
+    // Only an object is tried as the envelope: serde would also read a struct
+    // from an array, taking its first element as `events`.
+    if envelope::first_byte(text) == Some(b'{') {
+        if let Ok(Envelope {
+            events: Some(events),
+        }) = serde_json::from_str::<Envelope>(text)
+        {
+            return envelope::raw_array(NAME, events, "events");
+        }
     }
     match envelope::read(NAME, text)? {
         // Tolerated: the list without its wrapper, or a single event.

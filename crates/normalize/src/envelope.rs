@@ -79,7 +79,7 @@ fn not_a_container(provider: &'static str, text: &str) -> NormalizeError {
     }
 }
 
-fn first_byte(text: &str) -> Option<u8> {
+pub(crate) fn first_byte(text: &str) -> Option<u8> {
     text.bytes().find(|b| !b.is_ascii_whitespace())
 }
 

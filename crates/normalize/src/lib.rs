@@ -34,6 +34,8 @@ pub fn normalize(
     let text = std::str::from_utf8(body).map_err(|e| NormalizeError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
+    // A byte-order mark is not JSON, but some senders put one first.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let items = match provider {
         Provider::Flashy => flashy::split(text)?,
         Provider::Egoi => egoi::split(text)?,

@@ -21,9 +21,14 @@ fn fixtures() {
         let events = normalize(provider_of(path), &body, received_at())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let input: Value = serde_json::from_slice(&body).expect("fixture is JSON");
-        insta::assert_json_snapshot!(Case {
-            input,
-            events: &events
+        // Same snapshot whether or not serde_json's `preserve_order` is on.
+        let mut settings = insta::Settings::clone_current();
+        settings.set_sort_maps(true);
+        settings.bind(|| {
+            insta::assert_json_snapshot!(Case {
+                input,
+                events: &events
+            });
         });
     });
 }

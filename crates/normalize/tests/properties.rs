@@ -1,0 +1,483 @@
+//! Properties that hold for every input: no panic, determinism, and event
+//! ids that follow the event's content and nothing else.
+
+mod common;
+
+use common::{fixtures, provider_of, received_at};
+use normalize::{normalize, Event, Provider, CANONICAL_TYPES};
+use proptest::prelude::*;
+use proptest::sample::{select, Index};
+use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
+
+fn provider() -> impl Strategy<Value = Provider> {
+    select(Provider::ALL.to_vec())
+}
+
+/// Keys the normalizers read, so generated objects reach the extraction
+/// code and not only the envelope checks.
+const KEYS: &[&str] = &[
+    "event",
+    "action",
+    "type",
+    "title",
+    "events",
+    "body",
+    "timestamp",
+    "created_at",
+    "action_date",
+    "execution_date",
+    "date",
+    "email",
+    "to",
+    "recipient",
+    "phone",
+    "from",
+    "from_number",
+    "to_number",
+    "contact",
+    "base",
+    "fields",
+    "uid",
+    "cellphone",
+    "contact_id",
+    "ContactId",
+    "CampaignId",
+    "campaign_id",
+    "task_id",
+    "message_id",
+    "message_uid",
+    "automation_id",
+    "book_id",
+    "feed_id",
+    "list_id",
+    "group_id",
+    "action_data",
+    "messageHash",
+    "order",
+    "link",
+    "link_url",
+    "click_url",
+    "bounce_type",
+    "reason",
+    "value",
+    "currency",
+    "order_id",
+    "context",
+    "old",
+    "new",
+    "variables",
+    "details",
+    "Sender",
+    "appointment",
+    "groups_names",
+    "name",
+    "channel",
+    "utm",
+    "smtp_server_response",
+];
+
+/// Scalars shaped like what providers send, plus anything at all.
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f)
+            .map(Value::Number)),
+        (0u64..4_000_000_000).prop_map(Value::from),
+        (0u64..4_000_000_000).prop_map(|s| Value::String(s.to_string())),
+        select(vec![
+            "",
+            " ",
+            "open",
+            "message open",
+            "\u{441}omplaint",
+            "email_hard_bounce",
+            "purchase",
+            "2022-01-04 09:02:39",
+            "2023-03-01T10:20:30.456Z",
+            "99999999999999999999",
+            "-5",
+            "soft_bounced",
+            " A@B.C ",
+            "@",
+            "0123456789_012_012_01234",
+            "(test)",
+            "1e400",
+            "\u{feff}",
+            "\u{0}",
+            "e\u{301}",
+        ])
+        .prop_map(Value::from),
+        ".{0,24}".prop_map(Value::String),
+    ]
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![3 => select(KEYS).prop_map(str::to_owned), 1 => ".{0,8}"]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(5, 96, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key(), inner), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+/// An object with an event name of some provider and a few other fields.
+fn event_object() -> impl Strategy<Value = Map<String, Value>> {
+    (
+        select(vec!["event", "action", "type"]),
+        select(vec![
+            "open",
+            "email_open",
+            "message open",
+            "purchase",
+            "spam",
+            "bounce",
+            "reply",
+            "x",
+        ]),
+        prop::collection::vec((key(), json_value()), 1..10),
+    )
+        .prop_map(|(k, name, rest)| {
+            let mut obj: Map<String, Value> = rest.into_iter().collect();
+            obj.insert(k.to_owned(), Value::from(name));
+            obj
+        })
+}
+
+/// The body a provider would send around one event object.
+fn wrap(provider: Provider, event: Value) -> Vec<u8> {
+    let body = match provider {
+        Provider::Egoi => json!({ "events": [event] }),
+        Provider::Flashy | Provider::Sendpulse => json!([event]),
+        Provider::Enkod | Provider::Supersend => event,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Canonical-event rules every successful result keeps.
+fn assert_well_formed(events: &[Event]) {
+    for e in events {
+        assert!(CANONICAL_TYPES.contains(&e.event_type), "{}", e.event_type);
+        assert_eq!(e.event_id.len(), 64);
+        assert!(e.event_id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(
+            serde_json::from_str::<Value>(&e.raw).is_ok_and(|v| v.is_object()),
+            "raw is one JSON object"
+        );
+        assert!(e.day_key.ends_with(&e.occurred_at.to_string()[..10]));
+        if let Some(email) = &e.email {
+            assert_eq!(email, &email.trim().to_lowercase());
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(p in provider(), body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = normalize(p, &body, received_at());
+    }
+
+    #[test]
+    fn json_like_text_never_panics(p in provider(), body in r#"[\[\]{}",:0-9a-z\\/. \-eu]{0,96}"#) {
+        if let Ok(events) = normalize(p, body.as_bytes(), received_at()) {
+            assert_well_formed(&events);
+        }
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(p in provider(), value in json_value()) {
+        for body in [
+            serde_json::to_vec(&value).unwrap_or_default(),
+            serde_json::to_vec(&json!([value.clone(), value.clone()])).unwrap_or_default(),
+            serde_json::to_vec(&json!({"events": [value.clone()]})).unwrap_or_default(),
+            serde_json::to_vec(&json!({"event": "contact_unsubscribed", "body": value.clone()}))
+                .unwrap_or_default(),
+        ] {
+            if let Ok(events) = normalize(p, &body, received_at()) {
+                assert_well_formed(&events);
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_body_twice_gives_the_same_events(p in provider(), event in event_object()) {
+        let body = wrap(p, Value::Object(event));
+        let first = normalize(p, &body, received_at());
+        let second = normalize(p, &body, received_at());
+        prop_assert_eq!(&first, &second);
+        // The receive time moves nothing but the fallback time.
+        let later = normalize::Timestamp::from_unix_seconds(1_900_000_000).expect("time");
+        if let (Ok(a), Ok(b)) = (first, normalize(p, &body, later)) {
+            for (a, b) in a.iter().zip(&b) {
+                prop_assert_eq!(&a.event_id, &b.event_id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_changed_scalar_changes_the_event_id(
+        p in provider(),
+        event in event_object(),
+        pick in any::<Index>(),
+    ) {
+        let original = Value::Object(event);
+        let paths = scalar_paths(&original);
+        let path = &paths[pick.index(paths.len())];
+        let mut changed = original.clone();
+        mutate(&mut changed, path);
+        let a = normalize(p, &wrap(p, original), received_at());
+        let b = normalize(p, &wrap(p, changed), received_at());
+        if let (Ok(a), Ok(b)) = (a, b) {
+            prop_assert_ne!(&a[0].event_id, &b[0].event_id, "path {:?}", path);
+        }
+    }
+
+    #[test]
+    fn event_ids_ignore_key_order_spacing_and_escapes(
+        pick in any::<Index>(),
+        style in style(),
+    ) {
+        let files = fixtures();
+        let path = &files[pick.index(files.len())];
+        let p = provider_of(path);
+        let body = std::fs::read(path).expect("fixture");
+        let value: Value = serde_json::from_slice(&body).expect("JSON");
+        let rewritten = write(&value, &style);
+        let before = normalize(p, &body, received_at()).expect("fixture normalizes");
+        let after = normalize(p, rewritten.as_bytes(), received_at())
+            .unwrap_or_else(|e| panic!("{}: {e}\n{rewritten}", path.display()));
+        prop_assert_eq!(before.len(), after.len());
+        for (mut a, mut b) in before.into_iter().zip(after) {
+            a.raw.clear();
+            b.raw.clear();
+            prop_assert_eq!(a, b);
+        }
+    }
+}
+
+/// GIVEN every fixture WHEN any one scalar anywhere inside one of its events
+/// is changed THEN that event's id changes and the other events' ids do not.
+#[test]
+fn every_scalar_of_every_fixture_event_feeds_its_id() {
+    let mut checked = 0;
+    for path in fixtures() {
+        let p = provider_of(&path);
+        let body: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("JSON");
+        let original = normalize(p, body.to_string().as_bytes(), received_at()).expect("valid");
+        let items = event_paths(&body);
+        for (i, item) in items.iter().enumerate() {
+            let Some(event) = get(&body, item) else {
+                continue;
+            };
+            for scalar in scalar_paths(event) {
+                let mut changed = body.clone();
+                let full: Vec<Step> = item.iter().chain(&scalar).cloned().collect();
+                mutate(&mut changed, &full);
+                let Ok(events) = normalize(p, changed.to_string().as_bytes(), received_at()) else {
+                    continue; // e.g. an envelope key changed
+                };
+                for (j, (a, b)) in original.iter().zip(&events).enumerate() {
+                    if i == j {
+                        assert_ne!(a.event_id, b.event_id, "{}: {full:?}", path.display());
+                    } else {
+                        assert_eq!(a.event_id, b.event_id, "{}: {full:?}", path.display());
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} mutations checked");
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    At(usize),
+}
+
+/// Where the event objects of a body are: array elements, `events`
+/// elements, or the body itself.
+fn event_paths(body: &Value) -> Vec<Vec<Step>> {
+    match body {
+        Value::Array(items) => (0..items.len()).map(|i| vec![Step::At(i)]).collect(),
+        Value::Object(o) => match o.get("events") {
+            Some(Value::Array(items)) => (0..items.len())
+                .map(|i| vec![Step::Key("events".into()), Step::At(i)])
+                .collect(),
+            _ => vec![vec![]],
+        },
+        _ => vec![],
+    }
+}
+
+fn get<'a>(value: &'a Value, path: &[Step]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, step| match step {
+        Step::Key(k) => v.get(k),
+        Step::At(i) => v.get(i),
+    })
+}
+
+/// Paths to every scalar inside `value`.
+fn scalar_paths(value: &Value) -> Vec<Vec<Step>> {
+    let mut out = Vec::new();
+    collect(value, &mut Vec::new(), &mut out);
+    if out.is_empty() {
+        out.push(Vec::new());
+    }
+    out
+}
+
+fn collect(value: &Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    match value {
+        Value::Object(o) => {
+            for (k, v) in o {
+                at.push(Step::Key(k.clone()));
+                collect(v, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                at.push(Step::At(i));
+                collect(v, at, out);
+                at.pop();
+            }
+        }
+        _ => out.push(at.clone()),
+    }
+}
+
+/// Changes the scalar at `path` to a different value (an empty container
+/// gets an element).
+fn mutate(value: &mut Value, path: &[Step]) {
+    let mut v = value;
+    for step in path {
+        let next = match step {
+            Step::Key(k) => v.get_mut(k),
+            Step::At(i) => v.get_mut(*i),
+        };
+        match next {
+            Some(n) => v = n,
+            None => return,
+        }
+    }
+    *v = match v.take() {
+        Value::Null => json!(0),
+        Value::Bool(b) => json!(!b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => json!(i.wrapping_add(1)),
+            None => json!(format!("{n}")),
+        },
+        Value::String(s) => json!(format!("{s}~")),
+        Value::Array(mut a) => {
+            a.push(Value::Null);
+            Value::Array(a)
+        }
+        Value::Object(mut o) => {
+            o.insert("~".into(), Value::Null);
+            Value::Object(o)
+        }
+    };
+}
+
+/// How `write` lays out JSON text.
+#[derive(Debug, Clone)]
+struct Style {
+    seed: u64,
+    spaced: bool,
+    escape_non_ascii: bool,
+    escape_slash: bool,
+}
+
+fn style() -> impl Strategy<Value = Style> {
+    (any::<u64>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(seed, spaced, escape_non_ascii, escape_slash)| Style {
+            seed,
+            spaced,
+            escape_non_ascii,
+            escape_slash,
+        },
+    )
+}
+
+/// JSON text of `value` with keys in a seed-chosen order, optional spacing
+/// and newlines, and PHP-style `\uXXXX` / `\/` escapes.
+fn write(value: &Value, style: &Style) -> String {
+    let mut out = String::new();
+    write_value(value, style, &mut out);
+    out
+}
+
+fn write_value(value: &Value, style: &Style, out: &mut String) {
+    let sep = if style.spaced { "\n  " } else { "" };
+    match value {
+        Value::Object(o) => {
+            let mut keys: Vec<&String> = o.keys().collect();
+            keys.sort_by_key(|k| shuffle_key(style.seed, k));
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(sep);
+                write_string(k, style, out);
+                out.push_str(if style.spaced { " : " } else { ":" });
+                write_value(&o[k], style, out);
+            }
+            out.push_str(sep);
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(sep);
+                write_value(item, style, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, style, out),
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn write_string(s: &str, style: &Style, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '/' if style.escape_slash => out.push_str("\\/"),
+            c if (c as u32) < 0x20 || (style.escape_non_ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// FNV-1a of the seed and the key: a stable, seed-dependent key order.
+fn shuffle_key(seed: u64, key: &str) -> u64 {
+    seed.to_le_bytes()
+        .iter()
+        .chain(key.as_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        })
+}
