@@ -39,8 +39,11 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub list_id: Option<String>,
     /// Type-specific details (`url`, `bounce_type`, `order_id`, `value`,
-    /// `currency`, `reason`, ...). Values are JSON strings, booleans or
-    /// nested maps; never null or empty.
+    /// `currency`, `reason`, ...). Values are mostly strings; parts copied
+    /// from the provider (`utm`, `old`, `details`, `content_ids`, ...) may be
+    /// booleans, numbers, lists or maps. Nulls, empty strings and empty keys
+    /// are left out at every depth; parts nested deeper than 8 levels are
+    /// kept as JSON text.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -82,21 +82,35 @@ pub(crate) fn lookup_key(name: &str) -> String {
     key
 }
 
-/// A copy of a JSON value with nulls and empty strings left out, or `None`
-/// when nothing remains. Used for attributes kept as nested maps.
+/// Container levels kept inside one attribute value; deeper parts are kept
+/// as their JSON text, so a stored item stays within DynamoDB's 32 levels.
+const MAX_ATTRIBUTE_DEPTH: usize = 8;
+
+/// A copy of a JSON value with nulls, empty strings and empty keys left out,
+/// or `None` when nothing remains. Used for attributes kept as nested maps.
 pub(crate) fn pruned(value: &Value) -> Option<Value> {
+    pruned_to(value, Some(MAX_ATTRIBUTE_DEPTH))
+}
+
+/// `levels`: how many more containers may nest (`None`: no limit).
+fn pruned_to(value: &Value, levels: Option<usize>) -> Option<Value> {
+    let inner = levels.map(|l| l.saturating_sub(1));
     match value {
         Value::Null => None,
         Value::String(s) if s.trim().is_empty() => None,
+        Value::Object(_) | Value::Array(_) if levels == Some(0) => {
+            pruned_to(value, None).map(|v| Value::String(v.to_string()))
+        }
         Value::Object(o) => {
             let kept: Object = o
                 .iter()
-                .filter_map(|(k, v)| pruned(v).map(|v| (k.clone(), v)))
+                .filter(|(k, _)| !k.is_empty())
+                .filter_map(|(k, v)| pruned_to(v, inner).map(|v| (k.clone(), v)))
                 .collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         }
         Value::Array(a) => {
-            let kept: Vec<Value> = a.iter().filter_map(pruned).collect();
+            let kept: Vec<Value> = a.iter().filter_map(|v| pruned_to(v, inner)).collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
         other => Some(other.clone()),
@@ -145,6 +159,35 @@ mod tests {
     fn event_names_fold_case_and_separators() {
         assert_eq!(lookup_key("Message  Open"), "message_open");
         assert_eq!(lookup_key("email_soft-bounce"), "email_soft_bounce");
+    }
+
+    #[test]
+    fn pruning_drops_empty_values_and_keys() {
+        let v = json!({"a": null, "b": " ", "": 1, "c": [null, {}], "d": {"e": 0}});
+        assert_eq!(pruned(&v), Some(json!({"d": {"e": 0}})));
+        assert_eq!(pruned(&json!({"a": [null]})), None);
+    }
+
+    #[test]
+    fn pruning_keeps_deep_parts_as_json_text() {
+        let mut deep = json!({"leaf": "x", "gone": null});
+        for _ in 0..20 {
+            deep = json!({ "k": deep });
+        }
+        let kept = pruned(&deep).unwrap();
+        let mut at = &kept;
+        for _ in 0..MAX_ATTRIBUTE_DEPTH {
+            at = &at["k"];
+        }
+        let text = at.as_str().expect("depth limit reached");
+        let rest = 20 - MAX_ATTRIBUTE_DEPTH;
+        let expected = format!(
+            "{}{{\"leaf\":\"x\"}}{}",
+            r#"{"k":"#.repeat(rest),
+            "}".repeat(rest)
+        );
+        assert_eq!(text, expected);
+        assert!(!text.contains("gone"));
     }
 
     #[test]

@@ -176,7 +176,42 @@ fn assert_well_formed(events: &[Event]) {
         if let Some(email) = &e.email {
             assert_eq!(email, &email.trim().to_lowercase());
         }
+        for value in e.attributes.values() {
+            assert_storable(value, 1);
+        }
     }
+}
+
+/// DynamoDB takes 32 nesting levels and no empty names; attribute values
+/// stay well inside both.
+fn assert_storable(value: &Value, depth: usize) {
+    assert!(depth <= 10, "attribute nested {depth} deep");
+    match value {
+        Value::Null => panic!("null attribute value"),
+        Value::String(s) => assert!(!s.trim().is_empty(), "empty string"),
+        Value::Array(items) => items.iter().for_each(|v| assert_storable(v, depth + 1)),
+        Value::Object(o) => {
+            for (k, v) in o {
+                assert!(!k.is_empty(), "empty key");
+                assert_storable(v, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn deeply_nested_attribute_values_stay_storable() {
+    let mut deep = json!({"birthday": 702345600, "": "no name"});
+    for i in 0..50 {
+        deep = json!({ format!("level{i}"): [deep] });
+    }
+    let body = json!([{"event": "contact_updated", "contact_id": "c1", "created_at": 1717000000,
+        "old": deep.clone(), "new": deep, "utm": {"": "x", "source": ""}}]);
+    let events = normalize(Provider::Flashy, body.to_string().as_bytes(), received_at())
+        .expect("valid event");
+    assert_well_formed(&events);
+    assert!(!events[0].attributes.contains_key("utm"));
 }
 
 proptest! {
