@@ -42,8 +42,8 @@ pub struct Event {
     /// `currency`, `reason`, ...). Values are mostly strings; parts copied
     /// from the provider (`utm`, `old`, `details`, `content_ids`, ...) may be
     /// booleans, numbers, lists or maps. Nulls, empty strings and empty keys
-    /// are left out at every depth; parts nested deeper than 8 levels are
-    /// kept as JSON text.
+    /// are left out at every depth; parts nested deeper than 8 levels, and
+    /// numbers DynamoDB cannot store (beyond 1e±125), are kept as text.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]

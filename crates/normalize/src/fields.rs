@@ -113,8 +113,16 @@ fn pruned_to(value: &Value, levels: Option<usize>) -> Option<Value> {
             let kept: Vec<Value> = a.iter().filter_map(|v| pruned_to(v, inner)).collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
+        Value::Number(n) if !storable(n) => Some(Value::String(n.to_string())),
         other => Some(other.clone()),
     }
+}
+
+/// DynamoDB numbers lie between 1e-130 and 9.9e125 in magnitude; a number
+/// outside is kept as its text.
+fn storable(n: &serde_json::Number) -> bool {
+    n.as_f64()
+        .is_none_or(|f| f == 0.0 || (1e-130..=9.9e125).contains(&f.abs()))
 }
 
 /// `soft` or `hard` from whatever a provider calls it (`soft_bounced`,
@@ -166,6 +174,10 @@ mod tests {
         let v = json!({"a": null, "b": " ", "": 1, "c": [null, {}], "d": {"e": 0}});
         assert_eq!(pruned(&v), Some(json!({"d": {"e": 0}})));
         assert_eq!(pruned(&json!({"a": [null]})), None);
+        assert_eq!(
+            pruned(&json!([1e300, -2.5e-200, 0.0, 35, 1.5])),
+            Some(json!(["1e+300", "-2.5e-200", 0.0, 35, 1.5]))
+        );
     }
 
     #[test]
