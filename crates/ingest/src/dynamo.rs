@@ -18,12 +18,22 @@ pub struct DynamoTable {
 /// The SDK client for Lambda: short timeouts, so a stalled DynamoDB turns
 /// into a 503 well inside the providers' patience (Flashy: 5 s).
 pub async fn client() -> Client {
+    client_at(None).await
+}
+
+/// The same client with an explicit endpoint (tests and tools); `None`
+/// resolves it the usual way (`AWS_ENDPOINT_URL_DYNAMODB`, then AWS).
+pub async fn client_at(endpoint: Option<&str>) -> Client {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1000))
         .operation_attempt_timeout(Duration::from_millis(1500))
         .operation_timeout(Duration::from_millis(3000))
         .build();
-    let config = aws_config::from_env()
+    let mut loader = aws_config::from_env();
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader
         .timeout_config(timeouts)
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .load()
