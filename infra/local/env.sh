@@ -17,13 +17,13 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits until something answers HTTP at $1 (up to 30 s).
-wait_http() {
+# Waits until something listens on 127.0.0.1:$1 (up to 30 s).
+wait_port() {
     for _ in $(seq 300); do
-        curl -s -o /dev/null "$1" && return 0
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
         sleep 0.1
     done
-    echo "nothing answered at $1" >&2
+    echo "nothing listens on 127.0.0.1:$1" >&2
     return 1
 }
 
@@ -31,7 +31,7 @@ wait_http() {
 start_moto() {
     moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
     MOTO_PID=$!
-    wait_http "http://127.0.0.1:$1/moto-api/" || { cat "$2" >&2; return 1; }
+    wait_port "$1" || { cat "$2" >&2; return 1; }
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1"
     python3 "$ROOT/infra/local/create_table.py" "$AWS_ENDPOINT_URL_DYNAMODB" "$TABLE_NAME"
 }

@@ -1,0 +1,221 @@
+//! End to end, the way users run it: the five functions under
+//! `cargo lambda watch`, every provider fixture POSTed over HTTP, the items
+//! read back from the local DynamoDB. Run by `make test`, which starts the
+//! server and puts `cargo-lambda` (from .venv) on PATH.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::repo_root;
+use ingest::dynamo;
+use normalize::{normalize, Provider, Timestamp};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+// The development token, which the sample events in events/ carry.
+const TOKEN: &str = "dev-token";
+
+/// `cargo lambda watch` in its own process group, stopped with it.
+struct Watch {
+    child: Child,
+    base: String,
+}
+
+impl Watch {
+    fn start() -> Watch {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let env = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"))
+        };
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(repo_root())
+            .args([
+                "lambda",
+                "watch",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .args(["--env-var", &format!("WEBHOOK_TOKENS={TOKEN}")]);
+        for name in [
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "TABLE_NAME",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+        ] {
+            command.args(["--env-var", &format!("{name}={}", env(name))]);
+        }
+        let log = std::fs::File::create(repo_root().join("target/e2e-watch.log")).unwrap();
+        command.stdout(Stdio::null()).stderr(log);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .expect("`cargo lambda watch` (make test installs cargo-lambda into .venv)");
+        Watch {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn url(&self, provider: Provider) -> String {
+        format!("{}/lambda-url/{provider}/webhooks/{provider}", self.base)
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> (u16, serde_json::Value) {
+    let response = http
+        .post(format!("{url}?token={TOKEN}"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST to cargo lambda watch");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, json)
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
+async fn every_fixture_posted_over_http_is_in_the_table() {
+    let watch = Watch::start();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let client = dynamo::client().await;
+    let table = std::env::var("TABLE_NAME").unwrap();
+
+    // The first request of each function waits for its build.
+    for provider in Provider::ALL {
+        let mut ready = false;
+        for _ in 0..600 {
+            if let Ok(r) = http.get(watch.url(provider)).send().await {
+                ready = r.status() == 200;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(ready, "{provider} did not answer its reachability check");
+    }
+
+    let mut stored = 0;
+    for provider in Provider::ALL {
+        let dir = repo_root()
+            .join("crates/normalize/tests/fixtures")
+            .join(provider.as_str());
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .collect();
+        files.push(repo_root().join(format!("events/bodies/{provider}.json")));
+        files.sort();
+        for (i, path) in files.iter().enumerate() {
+            let body = std::fs::read(path).unwrap();
+            // Alternate content types: the body is read as JSON whatever it
+            // says, also when watch hands it over base64-encoded.
+            let content_type = [
+                "application/json",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+            ][i % 3];
+            let (status, json) =
+                post(&http, &watch.url(provider), body.clone(), content_type).await;
+            let name = path.display();
+            let Ok(events) = normalize(provider, &body, Timestamp::now()) else {
+                assert_eq!(status, 400, "{name}: {json}");
+                continue;
+            };
+            assert_eq!(status, 200, "{name}: {json}");
+            assert_eq!(
+                json["received"].as_u64(),
+                Some(events.len() as u64),
+                "{name}"
+            );
+            for event in events {
+                let item = client
+                    .get_item()
+                    .table_name(&table)
+                    .key("event_id", AttributeValue::S(event.event_id.clone()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .unwrap()
+                    .item
+                    .unwrap_or_else(|| panic!("{name}: {} is not in the table", event.event_id));
+                assert_eq!(
+                    item["event_type"].as_s().unwrap(),
+                    event.event_type,
+                    "{name}"
+                );
+                assert_eq!(item["provider"].as_s().unwrap(), provider.as_str());
+                assert_eq!(item["raw"].as_s().unwrap(), &event.raw, "{name}");
+                stored += 1;
+            }
+        }
+    }
+    assert!(stored > 100, "only {stored} events checked");
+
+    // A redelivery over HTTP is answered as duplicates.
+    let body = std::fs::read(repo_root().join("events/bodies/sendpulse.json")).unwrap();
+    let (status, json) = post(
+        &http,
+        &watch.url(Provider::Sendpulse),
+        body,
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(json["stored"], 0, "{json}");
+
+    // And the sample events work with `cargo lambda invoke`.
+    let port = watch.base.rsplit(':').next().unwrap().to_owned();
+    let output = Command::new("cargo")
+        .current_dir(repo_root())
+        .args([
+            "lambda",
+            "invoke",
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &port,
+            "flashy",
+            "--data-file",
+            "events/flashy.json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "cargo lambda invoke: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("\"statusCode\":200") || stdout.contains("\"statusCode\": 200"),
+        "{stdout}"
+    );
+}
