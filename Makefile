@@ -8,7 +8,7 @@ TOOLS := $(VENV)/.installed
 BINARIES := flashy egoi enkod supersend sendpulse
 LOCAL := infra/local
 
-.PHONY: dev test lint lint-infra unit integration e2e build deploy invoke bench tools
+.PHONY: dev test lint lint-infra build deploy deploy-guided invoke tools
 
 tools: $(TOOLS)
 $(TOOLS): $(LOCAL)/requirements.txt
@@ -35,6 +35,20 @@ lint-infra: $(TOOLS)
 ## Release arm64 binaries for Lambda: target/lambda/<provider>/bootstrap.
 build: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda build --release --arm64 $(addprefix --bin ,$(BINARIES))
+	@for b in $(BINARIES); do test -x target/lambda/$$b/bootstrap || { echo "missing target/lambda/$$b/bootstrap" >&2; exit 1; }; done
+	@ls -l $(foreach b,$(BINARIES),target/lambda/$(b)/bootstrap)
+
+## Deploy the stack in infra/template.yaml (settings in infra/samconfig.toml).
+SAM := $(VENV)/bin/sam
+$(SAM): $(TOOLS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	touch $@
+
+deploy: build $(SAM)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --template-file infra/template.yaml $(DEPLOY_ARGS)
+
+deploy-guided: build $(SAM)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file infra/template.yaml $(DEPLOY_ARGS)
 
 ## Send a provider's sample API Gateway event to a running `make dev`: make invoke P=flashy
 P ?= flashy
