@@ -47,9 +47,18 @@ impl Authenticator {
     fn matches(&self, candidate: &[u8]) -> Choice {
         let candidate = digest(candidate);
         self.secrets.iter().fold(Choice::from(0), |found, secret| {
+            #[cfg(test)]
+            COMPARISONS.with(|c| c.set(c.get() + 1));
             found | secret.ct_eq(&candidate)
         })
     }
+}
+
+// How many digest comparisons this thread made: the tests check that the
+// count never depends on which secret, if any, matched.
+#[cfg(test)]
+thread_local! {
+    static COMPARISONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
@@ -180,6 +189,35 @@ mod tests {
         // A token in a header nobody reads.
         assert!(!accepts_header("x-api-key", SECRET));
         assert!(!accepts_header("authorization", SECRET));
+    }
+
+    #[test]
+    fn every_candidate_is_compared_with_every_secret_whatever_matches() {
+        let secrets: Vec<String> = (0..5).map(|i| format!("{SECRET}-{i}")).collect();
+        let auth = Authenticator::new(&secrets, false);
+        let headers = with_header("x-webhook-token", "not-it");
+        let mut counts = Vec::new();
+        for query in [
+            secrets[0].as_str(),
+            secrets[2].as_str(),
+            secrets[4].as_str(),
+            &secrets[4][..3],
+            "",
+            "wrong",
+        ] {
+            COMPARISONS.with(|c| c.set(0));
+            let accepted = auth.accepts(&Presented {
+                query_token: Some(query),
+                headers: Some(&headers),
+            });
+            assert_eq!(accepted, secrets.iter().any(|s| s == query), "{query:?}");
+            counts.push(COMPARISONS.with(std::cell::Cell::get));
+        }
+        // Two candidates (query, header) × five secrets, every time: no
+        // early exit on a match, none on a mismatch. Each comparison is
+        // subtle's constant-time ct_eq of two SHA-256 digests, so neither
+        // the content nor the length of a secret shows in the timing.
+        assert_eq!(counts, vec![10; counts.len()]);
     }
 
     #[test]

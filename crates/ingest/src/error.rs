@@ -15,8 +15,10 @@ pub enum Rejection {
     Unauthorized,
     #[error("{0}")]
     BadRequest(#[from] NormalizeError),
+    #[error("body carries {count} events, over the limit of {limit} per request")]
+    TooManyEvents { count: usize, limit: usize },
     #[error(
-        "event {index} of the body is {size} bytes, over DynamoDB's item limit of {limit} bytes"
+        "event {index} of the body is {size} bytes even with raw compressed, over DynamoDB's item limit of {limit} bytes"
     )]
     EventTooLarge {
         index: usize,
@@ -31,9 +33,9 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Rejection::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Rejection::BodyTooLarge { .. } | Rejection::EventTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            Rejection::BodyTooLarge { .. }
+            | Rejection::TooManyEvents { .. }
+            | Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
             Rejection::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,8 @@
 use crate::auth::{Authenticator, Presented};
 use crate::config::Config;
 use crate::error::Rejection;
-use crate::item::{item_size, to_item};
+pub use crate::item::MAX_ITEM_BYTES;
+use crate::item::{fit, to_item};
 use crate::store::{store_all, Stored, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -12,9 +13,10 @@ use normalize::{normalize, quarantine, Provider, Timestamp};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// DynamoDB's item limit (400 KB), less a margin for our own attributes'
-/// size estimate.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+/// Events one request may carry: ten times the largest batch a provider
+/// documents (SendPulse SMTP, 500), and few enough to store well inside
+/// [`STORE_DEADLINE`] (200 BatchWriteItem calls).
+pub const MAX_EVENTS: usize = 5_000;
 /// How long storage may keep retrying: well inside Flashy's 5 s timeout.
 pub const STORE_DEADLINE: Duration = Duration::from_millis(3500);
 
@@ -120,33 +122,66 @@ impl<T: Table> App<T> {
         let events = match normalize(self.provider, body, received_at) {
             Ok(events) => events,
             Err(error) => {
-                // Nothing is lost: the body is kept with the reason.
-                let kept = quarantine(self.provider, body, &error.to_string(), received_at);
-                let item = to_item(&kept, self.config.retention_days);
-                if item_size(&item) <= MAX_ITEM_BYTES {
-                    store_all(&self.table, vec![item], deadline).await?;
-                }
-                return Err(Rejection::BadRequest(error));
+                let rejection = Rejection::BadRequest(error);
+                self.keep(body, &rejection, received_at, deadline).await?;
+                return Err(rejection);
             }
         };
+        if events.len() > MAX_EVENTS {
+            let rejection = Rejection::TooManyEvents {
+                count: events.len(),
+                limit: MAX_EVENTS,
+            };
+            self.keep(body, &rejection, received_at, deadline).await?;
+            return Err(rejection);
+        }
         let mut items = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            let item = to_item(event, self.config.retention_days);
-            let size = item_size(&item);
-            if size > MAX_ITEM_BYTES {
-                return Err(Rejection::EventTooLarge {
-                    index,
-                    size,
-                    limit: MAX_ITEM_BYTES,
-                });
+            match fit(to_item(event, self.config.retention_days)) {
+                Ok(item) => items.push(item),
+                Err(size) => {
+                    let rejection = Rejection::EventTooLarge {
+                        index,
+                        size,
+                        limit: MAX_ITEM_BYTES,
+                    };
+                    self.keep(body, &rejection, received_at, deadline).await?;
+                    return Err(rejection);
+                }
             }
-            items.push(item);
         }
         let stored = store_all(&self.table, items, deadline).await?;
         Ok(Outcome::Stored {
             received: events.len(),
             stored,
         })
+    }
+
+    /// Nothing is lost: an authenticated body that is refused is kept as an
+    /// `invalid` item with the reason (its `raw` compressed if it must be;
+    /// a redelivery maps to the same item). A body too large even then is
+    /// logged with its size and the id it would have had.
+    async fn keep(
+        &self,
+        body: &[u8],
+        rejection: &Rejection,
+        received_at: Timestamp,
+        deadline: Instant,
+    ) -> Result<(), Rejection> {
+        let kept = quarantine(self.provider, body, &rejection.to_string(), received_at);
+        match fit(to_item(&kept, self.config.retention_days)) {
+            Ok(item) => {
+                store_all(&self.table, vec![item], deadline).await?;
+            }
+            Err(size) => tracing::warn!(
+                provider = self.provider.as_str(),
+                event_id = kept.event_id,
+                body_bytes = body.len(),
+                item_bytes = size,
+                "refused body not kept: too large for one item even compressed"
+            ),
+        }
+        Ok(())
     }
 }
 

@@ -2,13 +2,23 @@
 //! canonical event. Attributes with no value are omitted.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine as _;
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use normalize::Event;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::io::Write as _;
 
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const SCHEMA_VERSION: &str = "1";
+/// DynamoDB's item limit is 400 KB (409,600 bytes); 400,000 leaves a margin
+/// for the size estimate below, and stays under moto's 405,000.
+pub const MAX_ITEM_BYTES: usize = 400_000;
+/// `attributes.raw_encoding` of an item whose `raw` was compressed to fit:
+/// base64-decode, then gunzip, gives the bytes the provider sent.
+pub const GZIP_BASE64: &str = "gzip+base64";
 const SECONDS_PER_DAY: i64 = 86_400;
 
 pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
@@ -64,6 +74,50 @@ pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
         AttributeValue::N(SCHEMA_VERSION.to_owned()),
     );
     item
+}
+
+/// The item as it can be stored: unchanged when it is within
+/// [`MAX_ITEM_BYTES`]; else with `raw` gzip-compressed and base64-encoded
+/// (`attributes.raw_encoding` = [`GZIP_BASE64`]), so nothing is truncated.
+/// `Err` carries the size when even that does not fit.
+pub fn fit(mut item: Item) -> Result<Item, usize> {
+    let size = item_size(&item);
+    if size <= MAX_ITEM_BYTES {
+        return Ok(item);
+    }
+    let Some(AttributeValue::S(raw)) = item.remove("raw") else {
+        return Err(size);
+    };
+    let mut attributes = match item.remove("attributes") {
+        Some(AttributeValue::M(map)) => map,
+        _ => HashMap::new(),
+    };
+    // A quarantined body that was not UTF-8 is already base64: compress
+    // the bytes it stands for, so the encoding means the same everywhere.
+    let bytes = match attributes.get("raw_encoding") {
+        Some(AttributeValue::S(e)) if e == "base64" => base64::engine::general_purpose::STANDARD
+            .decode(&raw)
+            .unwrap_or_else(|_| raw.into_bytes()),
+        _ => raw.into_bytes(),
+    };
+    attributes.insert(
+        "raw_encoding".to_owned(),
+        AttributeValue::S(GZIP_BASE64.to_owned()),
+    );
+    item.insert("attributes".to_owned(), AttributeValue::M(attributes));
+    item.insert("raw".to_owned(), AttributeValue::S(gzip_base64(&bytes)));
+    match item_size(&item) {
+        fitted if fitted <= MAX_ITEM_BYTES => Ok(item),
+        too_big => Err(too_big),
+    }
+}
+
+fn gzip_base64(bytes: &[u8]) -> String {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    let compressed = encoder.finish().unwrap_or_default();
+    base64::engine::general_purpose::STANDARD.encode(compressed)
 }
 
 /// JSON to DynamoDB: strings S, numbers N, booleans BOOL, arrays L, objects
@@ -165,6 +219,63 @@ mod tests {
             .unwrap()
             .unix_seconds();
         assert_eq!(item["expires_at"], AttributeValue::N(expected.to_string()));
+    }
+
+    fn gunzip(raw: &str) -> Vec<u8> {
+        use std::io::Read as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn small_items_are_stored_as_they_are() {
+        let item = to_item(&event(r#"[{"event":"contact_created"}]"#), None);
+        assert_eq!(fit(item.clone()), Ok(item));
+    }
+
+    #[test]
+    fn a_large_raw_is_compressed_not_truncated() {
+        let text = "lorem ipsum dolor sit amet ".repeat(20_000);
+        let body = format!(r#"[{{"event":"contact_created","note":"{text}"}}]"#);
+        let item = to_item(&event(&body), None);
+        assert!(item_size(&item) > MAX_ITEM_BYTES);
+        let fitted = fit(item.clone()).expect("compressible");
+        assert!(item_size(&fitted) <= MAX_ITEM_BYTES);
+        let attributes = fitted["attributes"].as_m().unwrap();
+        assert_eq!(attributes["raw_encoding"].as_s().unwrap(), GZIP_BASE64);
+        assert_eq!(
+            gunzip(fitted["raw"].as_s().unwrap()),
+            item["raw"].as_s().unwrap().as_bytes()
+        );
+        // Everything but raw and its encoding is unchanged.
+        for (name, value) in &item {
+            if name != "raw" && name != "attributes" {
+                assert_eq!(&fitted[name], value, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_quarantined_binary_body_is_compressed_from_its_bytes() {
+        let body: Vec<u8> = (0..600_000u32).map(|i| (i % 7) as u8 | 0x80).collect();
+        let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
+        let kept = normalize::quarantine(Provider::Egoi, &body, "not UTF-8", at);
+        let fitted = fit(to_item(&kept, None)).expect("compressible");
+        assert_eq!(gunzip(fitted["raw"].as_s().unwrap()), body);
+    }
+
+    #[test]
+    fn incompressible_and_too_large_is_refused_with_its_size() {
+        let noise: String = (0..500_000).map(|_| fastrand::alphanumeric()).collect();
+        let body = format!(r#"[{{"event":"contact_created","note":"{noise}"}}]"#);
+        let size = fit(to_item(&event(&body), None)).unwrap_err();
+        assert!(size > MAX_ITEM_BYTES);
     }
 
     #[test]
