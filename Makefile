@@ -8,7 +8,7 @@ TOOLS := $(VENV)/.installed
 BINARIES := flashy egoi enkod supersend sendpulse
 LOCAL := infra/local
 
-.PHONY: dev test lint lint-infra build deploy deploy-guided invoke tools
+.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools
 
 tools: $(TOOLS)
 $(TOOLS): $(LOCAL)/requirements.txt
@@ -54,3 +54,8 @@ deploy-guided: build $(SAM)
 P ?= flashy
 invoke: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
+
+## Performance figures (see README, "Performance"): prints a table and writes target/bench/summary.json.
+bench: $(TOOLS) build
+	cargo build --release --locked -p bench -p sendpulse
+	$(LOCAL)/with-dynamodb.sh target/release/bench
