@@ -272,7 +272,9 @@ fn an_event_without_a_name_is_unknown_without_provider_event() {
 fn mapping_md_agrees_with_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
     let full = std::fs::read_to_string(path).expect("README.md");
-    let start = full.find("## Event mapping").expect("README has an Event mapping section");
+    let start = full
+        .find("## Event mapping")
+        .expect("README has an Event mapping section");
     let rest = &full[start + 2..];
     let text = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
     let mut provider = None;
