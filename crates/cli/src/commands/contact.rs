@@ -1,0 +1,151 @@
+//! `webhooks contact`: one contact's timeline across providers, oldest to
+//! newest, from the by_contact index.
+
+use super::{newest_first, out, print_json};
+use crate::db::{item_json, s, Ctx, Item, Query};
+use crate::error::Fail;
+use crate::render::{thousands, Table};
+use crate::ContactArgs;
+use normalize::Provider;
+use std::collections::HashSet;
+
+pub async fn run(ctx: &Ctx, args: ContactArgs) -> Result<(), Fail> {
+    let keys = contact_keys(&args.contact)?;
+    let mut events: Vec<Item> = Vec::new();
+    let mut ids = HashSet::new();
+    for key in &keys {
+        for item in ctx.query(&Query::contact(key)).await? {
+            if ids.insert(s(&item, "event_id").unwrap_or_default().to_owned()) {
+                events.push(item);
+            }
+        }
+    }
+    newest_first(&mut events);
+    events.reverse();
+    if let Some(limit) = args.limit {
+        events.truncate(limit);
+    }
+
+    if args.json {
+        let items: Vec<_> = events.iter().map(item_json).collect();
+        return print_json(&items);
+    }
+    if events.is_empty() {
+        return out(&format!("No events for {}.\n", keys.join(" or ")));
+    }
+    let mut table = Table::new()
+        .left("OCCURRED_AT")
+        .left("PROVIDER")
+        .left("TYPE")
+        .left("PROVIDER_EVENT")
+        .max(32)
+        .left("CHANNEL")
+        .left("CAMPAIGN")
+        .max(24)
+        .left("EVENT_ID");
+    for item in &events {
+        let get = |name| s(item, name).unwrap_or_default().to_owned();
+        table.row([
+            get("occurred_at"),
+            get("provider"),
+            get("event_type"),
+            get("provider_event"),
+            get("channel"),
+            s(item, "campaign_id")
+                .or(s(item, "automation_id"))
+                .unwrap_or_default()
+                .to_owned(),
+            get("event_id"),
+        ]);
+    }
+    let providers: HashSet<&str> = events.iter().filter_map(|e| s(e, "provider")).collect();
+    out(&format!(
+        "{}: {} events from {} provider{}, oldest first\n\n{}",
+        keys.join(" or "),
+        thousands(events.len() as u64),
+        providers.len(),
+        if providers.len() == 1 { "" } else { "s" },
+        table.render()
+    ))
+}
+
+/// The by_contact partition keys an operator's input stands for (DESIGN.md:
+/// `email#<email>`, `contact#<provider>#<id>`, `phone#<phone>`). A phone
+/// number is looked up with and without its leading `+`, as providers
+/// differ in how they send it.
+pub fn contact_keys(input: &str) -> Result<Vec<String>, Fail> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(Fail::new(
+            "no contact given: use an e-mail address, provider:contact_id or a phone number",
+        ));
+    }
+    if ["email#", "contact#", "phone#"]
+        .iter()
+        .any(|prefix| input.starts_with(prefix))
+    {
+        return Ok(vec![input.to_owned()]);
+    }
+    if input.contains('@') {
+        return Ok(vec![format!("email#{}", input.to_lowercase())]);
+    }
+    if let Some((provider, id)) = input.split_once(':') {
+        let provider: Provider = provider.parse().map_err(Fail::new)?;
+        if id.is_empty() {
+            return Err(Fail::new(format!("no contact id after {provider}:")));
+        }
+        return Ok(vec![format!("contact#{provider}#{id}")]);
+    }
+    let digits = input.strip_prefix('+').unwrap_or(input);
+    if !digits.is_empty()
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+    {
+        let mut keys = vec![format!("phone#{input}")];
+        let other = match input.strip_prefix('+') {
+            Some(bare) => bare.to_owned(),
+            None => format!("+{input}"),
+        };
+        keys.push(format!("phone#{other}"));
+        return Ok(keys);
+    }
+    Err(Fail::new(format!(
+        "cannot tell what contact {input:?} is: use an e-mail address, provider:contact_id (e.g. flashy:c3b0), a phone number, or a contact_key"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_way_to_name_a_contact() {
+        let keys = |input| contact_keys(input).map_err(|e| e.to_string());
+        assert_eq!(
+            keys(" John.Doe@Example.COM "),
+            Ok(vec!["email#john.doe@example.com".to_owned()])
+        );
+        assert_eq!(
+            keys("Flashy:c3b0"),
+            Ok(vec!["contact#flashy#c3b0".to_owned()])
+        );
+        assert_eq!(
+            keys("+351912345678"),
+            Ok(vec![
+                "phone#+351912345678".to_owned(),
+                "phone#351912345678".to_owned()
+            ])
+        );
+        assert_eq!(
+            keys("contact#egoi#7"),
+            Ok(vec!["contact#egoi#7".to_owned()])
+        );
+        assert!(keys("mailchimp:1")
+            .unwrap_err()
+            .contains("unknown provider"));
+        assert!(keys("flashy:").is_err());
+        assert!(keys("somebody").unwrap_err().contains("cannot tell"));
+        assert!(keys("  ").is_err());
+    }
+}

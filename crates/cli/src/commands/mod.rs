@@ -1,0 +1,127 @@
+//! One module per command; what they share is here.
+
+pub mod contact;
+pub mod quarantine;
+pub mod reprocess;
+pub mod send;
+pub mod show;
+pub mod stats;
+pub mod tail;
+
+use crate::db::{s, Item};
+use crate::error::Fail;
+use crate::render::Table;
+use normalize::Provider;
+use serde::Serialize;
+use std::io::{IsTerminal, Write};
+
+/// The providers a command looks at.
+pub fn providers(only: Option<Provider>) -> Vec<Provider> {
+    match only {
+        Some(provider) => vec![provider],
+        None => Provider::ALL.to_vec(),
+    }
+}
+
+/// Pretty JSON on standard output.
+pub fn print_json(value: &impl Serialize) -> Result<(), Fail> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Fail::new(e.to_string()))?;
+    out(&format!("{text}\n"))
+}
+
+/// Text on standard output; a closed pipe (`| head`) ends quietly.
+pub fn out(text: &str) -> Result<(), Fail> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Who an event is about, as briefly as the item allows.
+pub fn who(item: &Item) -> String {
+    if let Some(email) = s(item, "email") {
+        return email.to_owned();
+    }
+    if let Some(phone) = s(item, "phone") {
+        return phone.to_owned();
+    }
+    s(item, "contact_id")
+        .map(|id| format!("id {id}"))
+        .unwrap_or_default()
+}
+
+/// Newest first by occurred_at (then id, so the order is stable).
+pub fn newest_first(items: &mut [Item]) {
+    items.sort_by(|a, b| {
+        (s(b, "occurred_at"), s(b, "event_id")).cmp(&(s(a, "occurred_at"), s(a, "event_id")))
+    });
+}
+
+/// The columns of an event listing (tail, follow), fixed so that rows
+/// printed at different times line up.
+pub fn event_table() -> Table {
+    Table::new()
+        .left("OCCURRED_AT")
+        .fixed(24)
+        .left("PROVIDER")
+        .fixed(9)
+        .left("TYPE")
+        .fixed(26)
+        .left("PROVIDER_EVENT")
+        .fixed(28)
+        .left("CONTACT")
+        .fixed(30)
+        .left("EVENT_ID")
+}
+
+pub fn event_row(table: &mut Table, item: &Item) {
+    table.row([
+        s(item, "occurred_at").unwrap_or_default().to_owned(),
+        s(item, "provider").unwrap_or_default().to_owned(),
+        s(item, "event_type").unwrap_or_default().to_owned(),
+        s(item, "provider_event").unwrap_or_default().to_owned(),
+        who(item),
+        s(item, "event_id").unwrap_or_default().to_owned(),
+    ]);
+}
+
+/// A one-line progress report on standard error, rewritten in place; only
+/// when standard error is a terminal.
+pub struct Progress {
+    on: bool,
+    shown: bool,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    pub fn show(&mut self, text: &str) {
+        if self.on {
+            eprint!("\r\x1b[2K{text}");
+            self.shown = true;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        if self.shown {
+            eprint!("\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}

@@ -1,0 +1,325 @@
+//! `webhooks quarantine`: what the normalizer could not understand
+//! (`invalid`: the body is kept with the reason) or could not map
+//! (`unknown`: stored, waiting for a mapping), grouped so the common
+//! causes stand out.
+//!
+//! With `--day`, one by_day partition per provider is queried (the index
+//! has no `attributes`, so the reasons of invalid items are then read from
+//! the table by id); without it, the table is scanned.
+
+use super::{out, print_json, providers, Progress};
+use crate::dates::{day_string, parse_day, today};
+use crate::db::{attr, names, s, Ctx, Item, Query, Scan};
+use crate::error::Fail;
+use crate::render::{thousands, Table};
+use crate::QuarantineArgs;
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::future::try_join_all;
+use normalize::{INVALID, UNKNOWN};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Serialize)]
+struct Report {
+    day: Option<String>,
+    invalid: u64,
+    unknown: u64,
+    groups: Vec<Group>,
+    items: Vec<Entry>,
+}
+
+/// Items with the same type, provider and reason (invalid) or provider
+/// event name (unknown).
+#[derive(Debug, Serialize)]
+struct Group {
+    event_type: String,
+    provider: String,
+    /// The reason (invalid) or the provider's event name (unknown).
+    detail: String,
+    count: u64,
+    last_seen: String,
+    latest_event_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Entry {
+    event_id: String,
+    provider: String,
+    event_type: String,
+    occurred_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<(), Fail> {
+    let day = match &args.day {
+        Some(day) => Some(day_string(parse_day(day, today())?)),
+        None => None,
+    };
+    let items = match &day {
+        Some(day) => for_day(ctx, &args, day).await?,
+        None => scan(ctx, &args).await?,
+    };
+    let report = report(day, &items);
+    if args.json {
+        print_json(&report)
+    } else {
+        out(&human(&report, args.items))
+    }
+}
+
+async fn for_day(ctx: &Ctx, args: &QuarantineArgs, day: &str) -> Result<Vec<Item>, Fail> {
+    let queries = providers(args.provider).into_iter().map(|provider| {
+        let q = Query::day(&format!("{provider}#{day}")).types(&[INVALID, UNKNOWN]);
+        async move { ctx.query(&q).await }
+    });
+    let mut items: Vec<Item> = try_join_all(queries).await?.into_iter().flatten().collect();
+    // The reasons live in `attributes`, which the index does not carry.
+    let invalid: Vec<String> = items
+        .iter()
+        .filter(|i| s(i, "event_type") == Some(INVALID))
+        .filter_map(|i| s(i, "event_id").map(str::to_owned))
+        .collect();
+    if !invalid.is_empty() {
+        let found = ctx
+            .get_many(
+                &invalid,
+                Some("#id, #at"),
+                &names(&[("#id", "event_id"), ("#at", "attributes")]),
+            )
+            .await?;
+        for item in &mut items {
+            let full = s(item, "event_id").and_then(|id| found.get(id));
+            if let Some(attributes) = full.and_then(|f| f.get("attributes")) {
+                item.insert("attributes".to_owned(), attributes.clone());
+            }
+        }
+    }
+    Ok(items)
+}
+
+async fn scan(ctx: &Ctx, args: &QuarantineArgs) -> Result<Vec<Item>, Fail> {
+    let mut spec = Scan {
+        filter: Some("#et IN (:invalid, :unknown)".to_owned()),
+        projection: Some("#id, #p, #et, #pe, #oa, #at".to_owned()),
+        names: names(&[
+            ("#id", "event_id"),
+            ("#p", "provider"),
+            ("#et", "event_type"),
+            ("#pe", "provider_event"),
+            ("#oa", "occurred_at"),
+            ("#at", "attributes"),
+        ]),
+        values: HashMap::from([
+            (":invalid".to_owned(), AttributeValue::S(INVALID.to_owned())),
+            (":unknown".to_owned(), AttributeValue::S(UNKNOWN.to_owned())),
+        ]),
+    };
+    if let Some(provider) = args.provider {
+        spec.filter = Some(format!("{} AND #p = :p", spec.filter.unwrap_or_default()));
+        spec.values
+            .insert(":p".to_owned(), AttributeValue::S(provider.to_string()));
+    }
+    let mut progress = Progress::new();
+    let mut items = Vec::new();
+    let mut scanned = 0u64;
+    let mut start = None;
+    loop {
+        let page = ctx.scan_page(&spec, start).await?;
+        scanned += page.scanned;
+        items.extend(page.items);
+        progress.show(&format!(
+            "quarantine: scanned {} items, {} in quarantine",
+            thousands(scanned),
+            thousands(items.len() as u64)
+        ));
+        match page.next {
+            Some(next) => start = Some(next),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+fn report(day: Option<String>, items: &[Item]) -> Report {
+    let get = |item: &Item, name| s(item, name).unwrap_or_default().to_owned();
+    let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
+    let mut entries = Vec::new();
+    let (mut invalid, mut unknown) = (0, 0);
+    for item in items {
+        let event_type = get(item, "event_type");
+        let detail = if event_type == INVALID {
+            invalid += 1;
+            attr(item, "reason")
+                .unwrap_or("(no reason stored)")
+                .to_owned()
+        } else {
+            unknown += 1;
+            s(item, "provider_event")
+                .unwrap_or("(no event name)")
+                .to_owned()
+        };
+        let (id, provider, at) = (
+            get(item, "event_id"),
+            get(item, "provider"),
+            get(item, "occurred_at"),
+        );
+        let group = groups
+            .entry((event_type.clone(), provider.clone(), detail.clone()))
+            .or_insert_with(|| Group {
+                event_type: event_type.clone(),
+                provider: provider.clone(),
+                detail: detail.clone(),
+                count: 0,
+                last_seen: String::new(),
+                latest_event_id: String::new(),
+            });
+        group.count += 1;
+        if (at.as_str(), id.as_str()) > (group.last_seen.as_str(), group.latest_event_id.as_str()) {
+            group.last_seen = at.clone();
+            group.latest_event_id = id.clone();
+        }
+        entries.push(Entry {
+            event_id: id,
+            provider,
+            occurred_at: at,
+            provider_event: s(item, "provider_event").map(str::to_owned),
+            reason: (event_type == INVALID).then(|| detail.clone()),
+            event_type,
+        });
+    }
+    let mut groups: Vec<Group> = groups.into_values().collect();
+    groups.sort_by(|a, b| {
+        (
+            &a.event_type,
+            std::cmp::Reverse(a.count),
+            &a.provider,
+            &a.detail,
+        )
+            .cmp(&(
+                &b.event_type,
+                std::cmp::Reverse(b.count),
+                &b.provider,
+                &b.detail,
+            ))
+    });
+    entries.sort_by(|a, b| (&b.occurred_at, &b.event_id).cmp(&(&a.occurred_at, &a.event_id)));
+    Report {
+        day,
+        invalid,
+        unknown,
+        groups,
+        items: entries,
+    }
+}
+
+fn human(report: &Report, list_items: bool) -> String {
+    let scope = match &report.day {
+        Some(day) => format!("on {day} (UTC)"),
+        None => "in the table".to_owned(),
+    };
+    if report.invalid + report.unknown == 0 {
+        return format!("Nothing in quarantine {scope}.\n");
+    }
+    let mut text = format!(
+        "Quarantine {scope}: {} invalid (kept with the reason), {} unknown (no mapping yet)\n",
+        thousands(report.invalid),
+        thousands(report.unknown)
+    );
+    for (event_type, heading) in [(INVALID, "REASON"), (UNKNOWN, "PROVIDER_EVENT")] {
+        let mut table = Table::new()
+            .right(&event_type.to_uppercase())
+            .left("PROVIDER")
+            .left(heading)
+            .max(60)
+            .left("LAST_SEEN")
+            .left("LATEST_EVENT_ID");
+        for g in report.groups.iter().filter(|g| g.event_type == event_type) {
+            table.row([
+                thousands(g.count),
+                g.provider.clone(),
+                g.detail.clone(),
+                g.last_seen.clone(),
+                g.latest_event_id.clone(),
+            ]);
+        }
+        if !table.is_empty() {
+            text.push('\n');
+            text.push_str(&table.render());
+        }
+    }
+    if list_items {
+        let mut table = Table::new()
+            .left("OCCURRED_AT")
+            .left("PROVIDER")
+            .left("TYPE")
+            .left("REASON_OR_EVENT")
+            .max(60)
+            .left("EVENT_ID");
+        for e in &report.items {
+            table.row([
+                e.occurred_at.clone(),
+                e.provider.clone(),
+                e.event_type.clone(),
+                e.reason
+                    .clone()
+                    .or_else(|| e.provider_event.clone())
+                    .unwrap_or_default(),
+                e.event_id.clone(),
+            ]);
+        }
+        text.push('\n');
+        text.push_str(&table.render());
+    }
+    text.push_str(
+        "\nInspect one: webhooks show <event_id>. After a normalizer upgrade: webhooks reprocess --dry-run\n",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ingest::item::to_item;
+    use normalize::{normalize, quarantine, Provider, Timestamp};
+
+    #[test]
+    fn groups_by_reason_and_by_provider_event() {
+        let at = |t| Timestamp::parse(t).unwrap();
+        let mut items = Vec::new();
+        for (body, when) in [("{", "2024-05-01T10:00:00Z"), ("{", "2024-05-01T11:00:00Z")] {
+            let reason = normalize(Provider::Egoi, body.as_bytes(), at(when))
+                .unwrap_err()
+                .to_string();
+            let mut kept = quarantine(Provider::Egoi, body.as_bytes(), &reason, at(when));
+            kept.event_id.push_str(when); // two deliveries
+            items.push(to_item(&kept, None));
+        }
+        let unknown = r#"[{"event":"brand_new_thing","created_at":1714568400}]"#;
+        let event = normalize(
+            Provider::Flashy,
+            unknown.as_bytes(),
+            at("2024-05-01T12:00:00Z"),
+        )
+        .unwrap()
+        .remove(0);
+        items.push(to_item(&event, None));
+
+        let report = report(Some("2024-05-01".into()), &items);
+        assert_eq!((report.invalid, report.unknown), (2, 1));
+        assert_eq!(report.groups.len(), 2);
+        let g = &report.groups[0];
+        assert_eq!((g.event_type.as_str(), g.count), ("invalid", 2));
+        assert!(g.detail.starts_with("body is not valid JSON"));
+        assert_eq!(g.last_seen, "2024-05-01T11:00:00.000Z");
+        assert_eq!(report.groups[1].detail, "brand_new_thing");
+        assert_eq!(report.items[0].event_type, "unknown", "newest first");
+
+        let text = human(&report, false);
+        assert!(text.starts_with("Quarantine on 2024-05-01 (UTC): 2 invalid"));
+        assert!(text.contains("\nINVALID  PROVIDER  REASON"));
+        assert!(text.contains("\nUNKNOWN  PROVIDER  PROVIDER_EVENT"));
+    }
+}

@@ -1,0 +1,191 @@
+//! `webhooks tail`: the newest events, from the by_day index, merged across
+//! providers; `--follow` keeps polling for new ones.
+//!
+//! The index sorts on occurred_at (the provider's time), so "new" means a
+//! new item whose occurred_at is within `--window` of now; a delivery that
+//! arrives later than that is in the table (see `stats`, `contact`) but is
+//! not printed by `--follow`.
+
+use super::{event_row, event_table, newest_first, out, providers};
+use crate::dates::{day_string, parse_day, parse_duration, today};
+use crate::db::{item_json, s, Ctx, Item, Query};
+use crate::error::Fail;
+use crate::TailArgs;
+use futures_util::future::try_join_all;
+use normalize::{Provider, Timestamp};
+use std::collections::HashMap;
+use std::time::Duration;
+use time::{Date, OffsetDateTime};
+
+pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
+    let start = parse_day(&args.day, today())?;
+    let window = parse_duration(&args.window)?;
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(Fail::new("--interval must be a positive number of seconds"));
+    }
+    let providers = providers(args.provider);
+    let types: Vec<&str> = args.event_type.as_deref().into_iter().collect();
+
+    let mut latest: Vec<Item> = Vec::new();
+    let mut day = start;
+    for _ in 0..args.days.max(1) {
+        if latest.len() >= args.limit {
+            break;
+        }
+        let want = args.limit - latest.len();
+        let mut found = newest_of_day(ctx, &providers, &types, day, want).await?;
+        found.truncate(want);
+        latest.extend(found);
+        match day.previous_day() {
+            Some(previous) => day = previous,
+            None => break,
+        }
+    }
+
+    if args.json && args.follow {
+        // JSON Lines: the newest first, then each new one as it arrives.
+        for item in &latest {
+            out(&format!("{}\n", item_json(item)))?;
+        }
+    } else if args.json {
+        let items: Vec<_> = latest.iter().map(item_json).collect();
+        super::print_json(&items)?;
+    } else if latest.is_empty() && !args.follow {
+        out(&format!(
+            "No events from {} back to {} (UTC).\n",
+            day_string(start),
+            day_string(day.next_day().unwrap_or(day))
+        ))?;
+    } else {
+        let mut table = event_table();
+        for item in &latest {
+            event_row(&mut table, item);
+        }
+        out(&table.render())?;
+    }
+
+    if args.follow {
+        follow(
+            ctx,
+            &providers,
+            &types,
+            window,
+            args.interval,
+            args.json,
+            &latest,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `want` newest events of one UTC day across providers.
+async fn newest_of_day(
+    ctx: &Ctx,
+    providers: &[Provider],
+    types: &[&str],
+    day: Date,
+    want: usize,
+) -> Result<Vec<Item>, Fail> {
+    let day = day_string(day);
+    let queries = providers.iter().map(|provider| {
+        let mut q = Query::day(&format!("{provider}#{day}")).types(types);
+        q.newest_first = true;
+        q.want = Some(want);
+        async move { ctx.query(&q).await }
+    });
+    let mut items: Vec<Item> = try_join_all(queries).await?.into_iter().flatten().collect();
+    newest_first(&mut items);
+    Ok(items)
+}
+
+async fn follow(
+    ctx: &Ctx,
+    providers: &[Provider],
+    types: &[&str],
+    window: time::Duration,
+    interval: f64,
+    json: bool,
+    shown: &[Item],
+) -> Result<(), Fail> {
+    // event_id -> occurred_at of everything already seen (or deliberately
+    // not shown: what was in the window when following began).
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let remember = |seen: &mut HashMap<String, String>, item: &Item| {
+        if let (Some(id), Some(at)) = (s(item, "event_id"), s(item, "occurred_at")) {
+            seen.insert(id.to_owned(), at.to_owned());
+        }
+    };
+    for item in shown {
+        remember(&mut seen, item);
+    }
+    for item in recent(ctx, providers, types, window).await?.1 {
+        remember(&mut seen, &item);
+    }
+    eprintln!("following: new events every {interval}s (Ctrl-C stops)");
+    let mut header = shown.is_empty() && !json;
+    loop {
+        tokio::time::sleep(Duration::from_secs_f64(interval)).await;
+        let (since, mut items) = recent(ctx, providers, types, window).await?;
+        seen.retain(|_, at| at.as_str() >= since.as_str());
+        items.retain(|item| s(item, "event_id").is_some_and(|id| !seen.contains_key(id)));
+        if items.is_empty() {
+            continue;
+        }
+        // Oldest first within a poll: the stream reads top to bottom.
+        newest_first(&mut items);
+        items.reverse();
+        let mut text = String::new();
+        let mut table = event_table();
+        for item in &items {
+            remember(&mut seen, item);
+            if json {
+                text.push_str(&format!("{}\n", item_json(item)));
+            } else {
+                event_row(&mut table, item);
+            }
+        }
+        if !json {
+            text = if header {
+                header = false;
+                table.render()
+            } else {
+                table.render_rows()
+            };
+        }
+        out(&text)?;
+    }
+}
+
+/// Everything with occurred_at in the last `window`, across the UTC days
+/// that window touches; and the window's start.
+async fn recent(
+    ctx: &Ctx,
+    providers: &[Provider],
+    types: &[&str],
+    window: time::Duration,
+) -> Result<(String, Vec<Item>), Fail> {
+    let now = OffsetDateTime::now_utc();
+    let from = now - window;
+    let since = Timestamp::from_unix_millis((from.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut days = vec![from.date()];
+    while let Some(next) = days.last().and_then(|d| d.next_day()) {
+        if next > now.date() {
+            break;
+        }
+        days.push(next);
+    }
+    let queries = days.iter().flat_map(|day| {
+        let since = &since;
+        providers.iter().map(move |provider| {
+            let q = Query::day(&format!("{provider}#{}", day_string(*day)))
+                .types(types)
+                .occurred_since(since);
+            async move { ctx.query(&q).await }
+        })
+    });
+    let items = try_join_all(queries).await?.into_iter().flatten().collect();
+    Ok((since, items))
+}

@@ -1,0 +1,245 @@
+//! Human output: aligned tables, bars, numbers.
+
+/// Columns, each left- or right-aligned, optionally capped in width (longer
+/// cells end in `…`).
+pub struct Table {
+    columns: Vec<Column>,
+    rows: Vec<Vec<String>>,
+}
+
+struct Column {
+    header: String,
+    right: bool,
+    max: Option<usize>,
+    fixed: bool,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Table {
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn left(mut self, header: &str) -> Self {
+        self.columns.push(Column {
+            header: header.to_owned(),
+            right: false,
+            max: None,
+            fixed: false,
+        });
+        self
+    }
+
+    pub fn right(mut self, header: &str) -> Self {
+        self.columns.push(Column {
+            header: header.to_owned(),
+            right: true,
+            max: None,
+            fixed: false,
+        });
+        self
+    }
+
+    /// Caps the width of the last column added.
+    pub fn max(mut self, width: usize) -> Self {
+        if let Some(column) = self.columns.last_mut() {
+            column.max = Some(width.max(2));
+        }
+        self
+    }
+
+    /// Makes the last column added exactly `width` wide (clipped, padded),
+    /// so rows printed at different times line up.
+    pub fn fixed(mut self, width: usize) -> Self {
+        if let Some(column) = self.columns.last_mut() {
+            column.max = Some(width.max(2));
+            column.fixed = true;
+        }
+        self
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table as lines, two spaces between columns, no trailing spaces.
+    pub fn render(&self) -> String {
+        self.lines(true)
+    }
+
+    /// The rows only, without the header line.
+    pub fn render_rows(&self) -> String {
+        self.lines(false)
+    }
+
+    fn lines(&self, header: bool) -> String {
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                self.columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column)| {
+                        let cell = row.get(i).map(String::as_str).unwrap_or("");
+                        clip(&clean(cell), column.max)
+                    })
+                    .collect()
+            })
+            .collect();
+        let widths: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| match (column.fixed, column.max) {
+                (true, Some(max)) => max,
+                _ => cells
+                    .iter()
+                    .map(|row| width(&row[i]))
+                    .chain([width(&column.header)])
+                    .max()
+                    .unwrap_or(0),
+            })
+            .collect();
+        let headers: Vec<String> = self.columns.iter().map(|c| c.header.clone()).collect();
+        let mut out = String::new();
+        let header_row = header.then_some(&headers);
+        for row in header_row.into_iter().chain(&cells) {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                let pad = " ".repeat(widths[i].saturating_sub(width(cell)));
+                if self.columns[i].right {
+                    line.push_str(&pad);
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.push_str(&pad);
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn width(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// Control characters (a provider's event name may carry a newline) shown
+/// as spaces, so a row stays one line.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn clip(text: &str, max: Option<usize>) -> String {
+    match max {
+        Some(max) if width(text) > max => {
+            let mut out: String = text.chars().take(max - 1).collect();
+            out.push('…');
+            out
+        }
+        _ => text.to_owned(),
+    }
+}
+
+/// A horizontal bar `count/max` of `width` cells, in eighths of a cell;
+/// any non-zero count gets at least a sliver.
+pub fn bar(count: u64, max: u64, width: usize) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    if count == 0 || max == 0 || width == 0 {
+        return String::new();
+    }
+    let eighths = ((count as f64 / max as f64) * (width * 8) as f64).round() as usize;
+    let eighths = eighths.clamp(1, width * 8);
+    let mut out = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        out.push(PARTS[eighths % 8]);
+    }
+    out
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_align_and_numbers_go_right() {
+        let mut table = Table::new().left("PROVIDER").left("TYPE").right("COUNT");
+        table.row(["flashy", "email.opened", "12"]);
+        table.row(["sendpulse", "unknown", "3"]);
+        assert_eq!(
+            table.render(),
+            "PROVIDER   TYPE          COUNT\n\
+             flashy     email.opened     12\n\
+             sendpulse  unknown           3\n"
+        );
+    }
+
+    #[test]
+    fn long_cells_are_clipped_and_control_characters_removed() {
+        let mut table = Table::new().left("EVENT").max(8).left("ID");
+        table.row(["message\nopened by user", "x"]);
+        table.row(["сообщение", "y"]);
+        assert_eq!(table.render(), "EVENT     ID\nmessage…  x\nсообщен…  y\n");
+    }
+
+    #[test]
+    fn fixed_columns_line_up_across_separate_prints() {
+        let mut a = Table::new().left("WHEN").fixed(6).left("WHAT");
+        a.row(["today", "x"]);
+        let mut b = Table::new().left("WHEN").fixed(6).left("WHAT");
+        b.row(["yesterday", "y"]);
+        assert_eq!(a.render(), "WHEN    WHAT\ntoday   x\n");
+        assert_eq!(b.render_rows(), "yeste…  y\n");
+    }
+
+    #[test]
+    fn missing_cells_are_blank_and_lines_have_no_trailing_spaces() {
+        let mut table = Table::new().left("A").left("B");
+        table.row(["1"]);
+        assert_eq!(table.render(), "A  B\n1\n");
+    }
+
+    #[test]
+    fn bars_scale_to_the_largest_count() {
+        assert_eq!(bar(10, 10, 4), "████");
+        assert_eq!(bar(5, 10, 4), "██");
+        assert_eq!(bar(1, 16, 4), "▎");
+        assert_eq!(bar(1, 1_000_000, 4), "▏");
+        assert_eq!(bar(0, 10, 4), "");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
