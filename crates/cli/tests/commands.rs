@@ -672,6 +672,8 @@ async fn errors_are_one_clear_line() {
     assert!(err.contains("bad date \"2024-13-01\""), "{err}");
     let err = fails(&["reprocess", "--since", "last tuesday", "--dry-run"]);
     assert!(err.contains("bad date or time"), "{err}");
+    let err = fails(&["tail", "--type", "email.open"]);
+    assert!(err.contains("unknown event type \"email.open\""), "{err}");
     let err = fails(&["contact", "somebody"]);
     assert!(err.contains("cannot tell what contact"), "{err}");
 }

@@ -13,11 +13,12 @@ use super::{out, print_json, Progress};
 use crate::dates::parse_when;
 use crate::db::{names, s, Ctx, Item, Scan};
 use crate::error::Fail;
-use crate::render::{thousands, Table};
+use crate::render::{bar, thousands, Table};
 use crate::replan::{plan, Plan};
 use crate::ReprocessArgs;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::stream::{self, StreamExt};
 use ingest::store::{store_all, Stored};
 use ingest::DynamoTable;
 use normalize::{INVALID, UNKNOWN};
@@ -29,8 +30,10 @@ use time::OffsetDateTime;
 const STORE_DEADLINE: Duration = Duration::from_secs(120);
 /// Changes listed in the human output (all of them are in `--json`).
 const LISTED: usize = 50;
+/// Items of a scan page worked on at once.
+const CONCURRENCY: usize = 16;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Clone, Serialize)]
 struct Summary {
     scanned: u64,
     candidates: u64,
@@ -46,6 +49,21 @@ struct Summary {
     events_stored: u64,
     events_already_stored: u64,
     skipped: u64,
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.scanned += other.scanned;
+        self.candidates += other.candidates;
+        self.unchanged += other.unchanged;
+        self.retyped += other.retyped;
+        self.updated += other.updated;
+        self.split += other.split;
+        self.split_events += other.split_events;
+        self.events_stored += other.events_stored;
+        self.events_already_stored += other.events_already_stored;
+        self.skipped += other.skipped;
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +90,7 @@ struct Report {
 pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     let spec = scan_spec(&args, OffsetDateTime::now_utc())?;
     let table = DynamoTable::new(ctx.client.clone(), &ctx.table);
+    let total = approximate_size(ctx).await;
     let mut report = Report {
         dry_run: args.dry_run,
         summary: Summary::default(),
@@ -82,30 +101,26 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     loop {
         let page = ctx.scan_page(&spec, start).await?;
         report.summary.scanned += page.scanned;
-        for item in &page.items {
-            report.summary.candidates += 1;
-            let outcome = plan(item);
-            if let Some(change) = apply(
-                ctx,
-                &table,
-                item,
-                outcome,
-                &mut report.summary,
-                args.dry_run,
-            )
-            .await?
-            {
-                report.changes.push(change);
-            }
+        report.summary.candidates += page.items.len() as u64;
+        // Items are independent; a few writes in flight at once, results
+        // kept in scan order.
+        let results: Vec<Result<Applied, Fail>> = stream::iter(&page.items)
+            .map(|item| apply(ctx, &table, item, args.dry_run))
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
+            let applied = result.map_err(|e| {
+                let s = &report.summary;
+                Fail::new(format!(
+                    "reprocess stopped after {} change(s), run it again (it is idempotent): {e}",
+                    s.retyped + s.updated + s.split
+                ))
+            })?;
+            report.summary.add(&applied.tally);
+            report.changes.extend(applied.change);
         }
-        let s = &report.summary;
-        progress.show(&format!(
-            "reprocess: scanned {} items, {} candidates, {} changed, {} skipped",
-            thousands(s.scanned),
-            thousands(s.candidates),
-            thousands(s.retyped + s.updated + s.split),
-            thousands(s.skipped)
-        ));
+        progress.show(&progress_line(&report.summary, total));
         match page.next {
             Some(next) => start = Some(next),
             None => break,
@@ -117,6 +132,42 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     } else {
         out(&human(&report))
     }
+}
+
+/// The table's item count as DynamoDB last computed it (every few hours),
+/// for the progress bar; None when it cannot be read.
+async fn approximate_size(ctx: &Ctx) -> Option<u64> {
+    let output = ctx
+        .client
+        .describe_table()
+        .table_name(&ctx.table)
+        .send()
+        .await
+        .ok()?;
+    let count = output.table?.item_count?;
+    u64::try_from(count).ok().filter(|n| *n > 0)
+}
+
+fn progress_line(s: &Summary, total: Option<u64>) -> String {
+    let scanned = match total {
+        Some(total) => {
+            let share = s.scanned.min(total);
+            format!(
+                "{} of ~{} items [{:<20}] {:>3}%",
+                thousands(s.scanned),
+                thousands(total),
+                bar(share, total, 20),
+                share * 100 / total
+            )
+        }
+        None => format!("{} items", thousands(s.scanned)),
+    };
+    format!(
+        "reprocess: scanned {scanned}, {} candidates, {} changed, {} skipped",
+        thousands(s.candidates),
+        thousands(s.retyped + s.updated + s.split),
+        thousands(s.skipped)
+    )
 }
 
 /// The scan: unknown and invalid items (or all), narrowed by provider and
@@ -156,14 +207,18 @@ fn scan_spec(args: &ReprocessArgs, now: OffsetDateTime) -> Result<Scan, Fail> {
     Ok(spec)
 }
 
+/// What one item's plan came to: the change to list, and its counts.
+struct Applied {
+    change: Option<Change>,
+    tally: Summary,
+}
+
 async fn apply(
     ctx: &Ctx,
     table: &DynamoTable,
     item: &Item,
-    outcome: Plan,
-    summary: &mut Summary,
     dry_run: bool,
-) -> Result<Option<Change>, Fail> {
+) -> Result<Applied, Fail> {
     let id = s(item, "event_id").unwrap_or_default().to_owned();
     let from = s(item, "event_type").unwrap_or_default().to_owned();
     let change = |action, to: String, detail: String| Change {
@@ -175,13 +230,14 @@ async fn apply(
         detail,
         events: Vec::new(),
     };
-    Ok(match outcome {
+    let mut tally = Summary::default();
+    let change = match plan(item) {
         Plan::Unchanged => {
-            summary.unchanged += 1;
+            tally.unchanged += 1;
             None
         }
         Plan::Skip(reason) => {
-            summary.skipped += 1;
+            tally.skipped += 1;
             Some(change("skip", from.clone(), reason))
         }
         Plan::Rewrite {
@@ -191,21 +247,15 @@ async fn apply(
             changes,
         } => {
             if !dry_run && !rewrite(ctx, new).await? {
-                summary.skipped += 1;
-                return Ok(Some(change(
-                    "skip",
-                    from.clone(),
-                    "the item is gone".to_owned(),
-                )));
-            }
-            let action = if old_type == to {
-                summary.updated += 1;
-                "update"
+                tally.skipped += 1;
+                Some(change("skip", from.clone(), "the item is gone".to_owned()))
+            } else if old_type == to {
+                tally.updated += 1;
+                Some(change("update", to, changes.join(" ")))
             } else {
-                summary.retyped += 1;
-                "retype"
-            };
-            Some(change(action, to, changes.join(" ")))
+                tally.retyped += 1;
+                Some(change("retype", to, changes.join(" ")))
+            }
         }
         Plan::Split { items } => {
             let ids: Vec<String> = items
@@ -217,17 +267,20 @@ async fn apply(
             types.dedup();
             let n = ids.len();
             let to = format!("{n} event(s): {}", types.join(", "));
-            summary.split += 1;
-            summary.split_events += ids.len() as u64;
+            tally.split += 1;
+            tally.split_events += n as u64;
             let detail = if dry_run {
                 format!("would store {n} event(s), then remove the quarantine item")
             } else {
                 let deadline = tokio::time::Instant::now() + STORE_DEADLINE;
-                let Stored { stored, duplicates } = store_all(table, items, deadline)
-                    .await
-                    .map_err(|e| Fail::new(format!("storing the events of quarantined {id} failed (it is kept; run again): {e}")))?;
-                summary.events_stored += stored as u64;
-                summary.events_already_stored += duplicates as u64;
+                let Stored { stored, duplicates } =
+                    store_all(table, items, deadline).await.map_err(|e| {
+                        Fail::new(format!(
+                            "storing the events of quarantined {id} failed (it is kept): {e}"
+                        ))
+                    })?;
+                tally.events_stored += stored as u64;
+                tally.events_already_stored += duplicates as u64;
                 let removed = remove_quarantined(ctx, &id).await?;
                 format!(
                     "{n} event(s): {stored} stored, {duplicates} already there; quarantine item {}",
@@ -238,7 +291,8 @@ async fn apply(
             c.events = ids;
             Some(c)
         }
-    })
+    };
+    Ok(Applied { change, tally })
 }
 
 /// Overwrites an item in place, only if it is still there (never brings
@@ -402,6 +456,24 @@ mod tests {
             datetime!(2024-05-01 0:00 UTC)
         )
         .is_err());
+    }
+
+    #[test]
+    fn progress_shows_a_bar_when_the_table_size_is_known() {
+        let s = Summary {
+            scanned: 2500,
+            candidates: 40,
+            retyped: 3,
+            ..Summary::default()
+        };
+        assert_eq!(
+            progress_line(&s, Some(10_000)),
+            "reprocess: scanned 2,500 of ~10,000 items [█████               ]  25%, 40 candidates, 3 changed, 0 skipped"
+        );
+        assert_eq!(
+            progress_line(&s, None),
+            "reprocess: scanned 2,500 items, 40 candidates, 3 changed, 0 skipped"
+        );
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
     }
     let providers = providers(args.provider);
     let types: Vec<&str> = args.event_type.as_deref().into_iter().collect();
+    if let Some(t) = types.iter().find(|t| !is_type(t)) {
+        return Err(Fail::new(format!(
+            "unknown event type {t:?}: use a canonical type (email.opened, contact.subscribed, ...; README lists them), unknown or invalid"
+        )));
+    }
 
     let mut latest: Vec<Item> = Vec::new();
     let mut day = start;
@@ -77,6 +82,10 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
         .await?;
     }
     Ok(())
+}
+
+fn is_type(name: &str) -> bool {
+    name == normalize::INVALID || normalize::CANONICAL_TYPES.contains(&name)
 }
 
 /// The `want` newest events of one UTC day across providers.
