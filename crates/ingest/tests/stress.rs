@@ -1,0 +1,653 @@
+//! Exactly once under load and faults, through `cargo lambda watch` (the
+//! five functions, 4 instances each) and a moto server of this test's own.
+//! Run by `make stress` (and `make test`): `cargo test -p ingest --test
+//! stress -- --ignored --nocapture`. Sizes: STRESS_DELIVERIES (default
+//! 2,100) and STRESS_CONCURRENCY (default 16).
+//!
+//! 1. Load: mixed providers and batch sizes, 30% of the deliveries
+//!    redelivered (a third of those at the same moment as the original, a
+//!    third later, a third re-serialized with other key order and spacing).
+//!    Every answer is 200 or 503; every 200's counts add up; 503s are sent
+//!    again; the table then holds exactly one item per distinct event.
+//! 2. Faults: a second load during which the server is paused (SIGSTOP, 4 s)
+//!    and later killed (SIGKILL) and restarted. moto keeps data in memory
+//!    only, so it runs with its recorder on and the restart replays the
+//!    recording. Every delivery it could not store must be answered 5xx,
+//!    never 200; every 200-answered event must be in the table; re-sending
+//!    the failed deliveries completes the set with no extra item.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use common::repo_root;
+use ingest::dynamo;
+use normalize::{normalize, Provider, Timestamp};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "stress-token";
+const TABLE: &str = "stress-events";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_port(port: u16) {
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on 127.0.0.1:{port}");
+}
+
+// ------------------------------------------------------------------ moto
+
+/// A moto server with its recorder on, so a killed server can be brought
+/// back with its data.
+struct Moto {
+    child: Option<Child>,
+    port: u16,
+    recording: PathBuf,
+}
+
+impl Moto {
+    async fn start() -> Moto {
+        let port = free_port();
+        let dir = repo_root().join("target/local");
+        std::fs::create_dir_all(&dir).unwrap();
+        let recording = dir.join(format!("stress-moto-{port}.recording"));
+        let _ = std::fs::remove_file(&recording);
+        let mut moto = Moto {
+            child: None,
+            port,
+            recording,
+        };
+        moto.spawn().await;
+        let created = Command::new("python3")
+            .arg(repo_root().join("infra/local/create_table.py"))
+            .args([&moto.endpoint(), TABLE])
+            .stdout(Stdio::null())
+            .status()
+            .expect("python3 (make puts .venv/bin on PATH)");
+        assert!(created.success(), "create_table.py");
+        moto
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.recording.with_extension("log"))
+            .unwrap();
+        let child = Command::new("python3")
+            .arg(repo_root().join("crates/ingest/tests/support/moto_recorded.py"))
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .env("MOTO_ENABLE_RECORDING", "True")
+            .env("MOTO_RECORDER_FILEPATH", &self.recording)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("python3 with moto (make puts .venv/bin on PATH)");
+        self.child = Some(child);
+        wait_port(self.port).await;
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        let ok = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {signal} {pid}");
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A new server on the same port, given back every request the old
+    /// one had received.
+    async fn restart_with_replay(&mut self) -> Duration {
+        self.spawn().await;
+        let started = Instant::now();
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/moto-api/recorder/replay-recording",
+                self.endpoint()
+            ))
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await
+            .expect("replay-recording");
+        assert!(response.status().is_success(), "replay: {:?}", response);
+        started.elapsed()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ----------------------------------------------------------------- watch
+
+/// `cargo lambda watch` serving the five functions, 4 instances each, not
+/// reloading on changes (others may be editing the tree).
+struct Watch {
+    child: Child,
+    base: String,
+}
+
+impl Watch {
+    fn start(dynamodb: &str) -> Watch {
+        let port = free_port();
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(repo_root())
+            .args([
+                "lambda",
+                "watch",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .args(["--concurrency", "4", "--ignore-changes"]);
+        let vars = [
+            ("WEBHOOK_TOKENS", TOKEN.to_owned()),
+            ("TABLE_NAME", TABLE.to_owned()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "local".into()),
+            ("AWS_SECRET_ACCESS_KEY", "local".into()),
+            ("AWS_REGION", "us-east-1".into()),
+        ];
+        for (name, value) in vars {
+            command.args(["--env-var", &format!("{name}={value}")]);
+        }
+        let log = std::fs::File::create(repo_root().join("target/stress-watch.log")).unwrap();
+        command.stdout(Stdio::null()).stderr(log);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .expect("`cargo lambda watch` (make installs cargo-lambda into .venv)");
+        Watch {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn url(&self, provider: Provider) -> String {
+        format!(
+            "{}/lambda-url/{provider}/webhooks/{provider}?token={TOKEN}",
+            self.base
+        )
+    }
+
+    /// Waits for every function to answer (the first request builds it).
+    async fn ready(&self, http: &reqwest::Client) {
+        for provider in Provider::ALL {
+            let mut ready = false;
+            for _ in 0..3000 {
+                if let Ok(r) = http.get(self.url(provider)).send().await {
+                    ready = r.status() == 200;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(ready, "{provider} did not answer its reachability check");
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------------ deliveries
+
+#[derive(Clone)]
+struct Delivery {
+    provider: Provider,
+    body: String,
+    /// The event ids the body carries, in body order.
+    ids: Vec<String>,
+}
+
+/// One event of `provider`, unique by `run` and `n`.
+fn event(provider: Provider, run: &str, n: usize) -> Value {
+    let t = 1_732_528_800 + n as i64;
+    let email = format!("u{n}.{run}@stress.example");
+    match provider {
+        Provider::Flashy => {
+            let kinds = [
+                "email_automation_opened",
+                "email_automation_clicked",
+                "contact_subscribed",
+                "page_view",
+            ];
+            json!({"event": kinds[n % kinds.len()], "account_id": 7, "contact_id": format!("c{n}-{run}"),
+                   "email": email, "timestamp": t, "page_url": format!("https://shop.example/p/{n}")})
+        }
+        Provider::Egoi => {
+            json!({"action": (["email_open", "email_click", "sms_send"][n % 3]), "action_date": t,
+                   "action_data": {"messageHash": format!("{run}-{n}")}, "list_id": n % 9,
+                   "contact": {"base": [format!("x{n}")], "fields": [{"uid": format!("x{n}"), "email": email}]}})
+        }
+        Provider::Enkod => {
+            json!({"event": (["message open", "message clicked", "message sent"][n % 3]), "message_id": n,
+                   "message_uid": format!("{run}_{n}"), "to": email, "click_url": "https://shop.example/x"})
+        }
+        Provider::Supersend => {
+            json!({"event": (["open", "click", "reply"][n % 3]), "timestamp": format!("2024-11-25T10:{:02}:{:02}.000Z", n / 60 % 60, n % 60),
+                   "CampaignId": run, "ContactId": format!("k{n}"), "details": {"n": n, "email": email}})
+        }
+        Provider::Sendpulse => {
+            json!({"event": (["open", "redirect", "delivered", "spam"][n % 4]), "timestamp": t, "task_id": run,
+                   "email": email, "link_url": format!("https://shop.example/l/{n}")})
+        }
+    }
+}
+
+fn body_of(provider: Provider, events: &[Value]) -> String {
+    let value = match provider {
+        Provider::Egoi => json!({ "events": events }),
+        Provider::Enkod | Provider::Supersend if events.len() == 1 => events[0].clone(),
+        _ => Value::Array(events.to_vec()),
+    };
+    value.to_string()
+}
+
+fn delivery(provider: Provider, body: String) -> Delivery {
+    let ids = normalize(provider, body.as_bytes(), Timestamp::now())
+        .expect("generated bodies are valid")
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
+    Delivery {
+        provider,
+        body,
+        ids,
+    }
+}
+
+/// Batch sizes as providers send them: enKod and SuperSend one event,
+/// the others mostly small batches and now and then a large one.
+fn batch_size(provider: Provider) -> usize {
+    match provider {
+        Provider::Enkod | Provider::Supersend => 1,
+        Provider::Egoi => fastrand::usize(1..=5),
+        Provider::Flashy => [1, 1, 2, 3, 5, 10, 40][fastrand::usize(..7)],
+        Provider::Sendpulse => [1, 2, 5, 10, 25, 100][fastrand::usize(..6)],
+    }
+}
+
+/// `total` deliveries, 30% of them redeliveries of the others.
+fn plan(total: usize, run: &str) -> (Vec<Delivery>, HashSet<String>) {
+    let redeliveries = total * 3 / 10;
+    let originals = total - redeliveries;
+    let mut n = 0;
+    let mut plan: Vec<Delivery> = Vec::with_capacity(total);
+    let mut values: Vec<Vec<Value>> = Vec::with_capacity(originals);
+    for k in 0..originals {
+        let provider = Provider::ALL[k % 5];
+        let events: Vec<Value> = (0..batch_size(provider))
+            .map(|_| {
+                n += 1;
+                event(provider, run, n)
+            })
+            .collect();
+        plan.push(delivery(provider, body_of(provider, &events)));
+        values.push(events);
+    }
+    let expected: HashSet<String> = plan.iter().flat_map(|d| d.ids.clone()).collect();
+    // Redeliveries: a third right behind their original (in flight at the
+    // same moment), a third anywhere later, a third re-serialized (keys
+    // sorted, events reversed, other spacing) anywhere later.
+    let mut order: Vec<Delivery> = plan.clone();
+    let mut later: Vec<Delivery> = Vec::new();
+    for r in 0..redeliveries {
+        let i = fastrand::usize(..originals);
+        match r % 3 {
+            0 => {
+                let position = order.iter().position(|d| d.body == plan[i].body).unwrap();
+                order.insert(position + 1, plan[i].clone());
+            }
+            1 => later.push(plan[i].clone()),
+            _ => {
+                let provider = plan[i].provider;
+                let mut events = values[i].clone();
+                events.reverse();
+                let body = serde_json::to_string_pretty(
+                    &serde_json::from_str::<Value>(&body_of(provider, &events)).unwrap(),
+                )
+                .unwrap();
+                let redelivery = delivery(provider, body);
+                let mut a = redelivery.ids.clone();
+                let mut b = plan[i].ids.clone();
+                a.sort();
+                b.sort();
+                assert_eq!(a, b, "a re-serialized body has the same event ids");
+                later.push(redelivery);
+            }
+        }
+    }
+    for d in later {
+        let at = fastrand::usize(order.len() / 3..=order.len());
+        order.insert(at, d);
+    }
+    (order, expected)
+}
+
+// ------------------------------------------------------------------ load
+
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    json: Value,
+}
+
+/// Sends every delivery with `concurrency` workers; `on_done` is called
+/// with the number of answers so far.
+async fn run(
+    http: &reqwest::Client,
+    watch: &Watch,
+    deliveries: &[Delivery],
+    concurrency: usize,
+    done: Arc<AtomicUsize>,
+) -> Vec<Answer> {
+    let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..deliveries.len()).collect()));
+    let answers: Arc<Mutex<Vec<Option<Answer>>>> =
+        Arc::new(Mutex::new(vec![None; deliveries.len()]));
+    let deliveries: Arc<Vec<Delivery>> = Arc::new(deliveries.to_vec());
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (queue, answers, deliveries, done) = (
+                queue.clone(),
+                answers.clone(),
+                deliveries.clone(),
+                done.clone(),
+            );
+            let http = http.clone();
+            let urls: HashMap<Provider, String> =
+                Provider::ALL.iter().map(|p| (*p, watch.url(*p))).collect();
+            tokio::spawn(async move {
+                loop {
+                    let Some(i) = queue.lock().unwrap().pop_front() else {
+                        return;
+                    };
+                    let d = &deliveries[i];
+                    let answer = match http
+                        .post(&urls[&d.provider])
+                        .header("content-type", "application/json")
+                        .body(d.body.clone())
+                        .send()
+                        .await
+                    {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            let text = response.text().await.unwrap_or_default();
+                            let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                            Answer { status, json }
+                        }
+                        Err(e) => Answer {
+                            status: 0,
+                            json: Value::String(e.to_string()),
+                        },
+                    };
+                    answers.lock().unwrap()[i] = Some(answer);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let answers = answers.lock().unwrap().clone();
+    answers.into_iter().map(Option::unwrap).collect()
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    ok: usize,
+    unavailable: usize,
+    stored: u64,
+    duplicates: u64,
+}
+
+/// Checks every answer: 200 with counts that add up, or 5xx; never
+/// anything else. Returns the tally and the indexes to send again.
+fn check(deliveries: &[Delivery], answers: &[Answer]) -> (Tally, Vec<usize>) {
+    let mut tally = Tally::default();
+    let mut again = Vec::new();
+    for (i, (d, a)) in deliveries.iter().zip(answers).enumerate() {
+        match a.status {
+            200 => {
+                let n = |k: &str| a.json[k].as_u64().unwrap_or_else(|| panic!("{}", a.json));
+                let (received, stored, duplicates) = (n("received"), n("stored"), n("duplicates"));
+                assert_eq!(received, d.ids.len() as u64, "{} {}", d.provider, a.json);
+                assert_eq!(received, stored + duplicates, "{}", a.json);
+                tally.ok += 1;
+                tally.stored += stored;
+                tally.duplicates += duplicates;
+            }
+            // 5xx, or no answer in time: the provider retries.
+            0 | 500..=599 => {
+                tally.unavailable += 1;
+                again.push(i);
+            }
+            other => panic!("delivery {i} ({}) answered {other}: {}", d.provider, a.json),
+        }
+    }
+    (tally, again)
+}
+
+/// Every event id in the table, and how many items it holds.
+async fn table_ids(client: &Client) -> (HashSet<String>, usize) {
+    let mut ids = HashSet::new();
+    let mut items = 0;
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(TABLE)
+            .projection_expression("event_id")
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("Scan");
+        for item in page.items() {
+            items += 1;
+            if let Some(AttributeValue::S(id)) = item.get("event_id") {
+                ids.insert(id.clone());
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return (ids, items);
+        }
+    }
+}
+
+/// Sends the failed deliveries again until each is answered 200.
+async fn resend(
+    http: &reqwest::Client,
+    watch: &Watch,
+    deliveries: &[Delivery],
+    mut failed: Vec<usize>,
+    concurrency: usize,
+) -> usize {
+    let mut sent = 0;
+    for round in 0..10 {
+        if failed.is_empty() {
+            return sent;
+        }
+        let batch: Vec<Delivery> = failed.iter().map(|i| deliveries[*i].clone()).collect();
+        sent += batch.len();
+        let answers = run(http, watch, &batch, concurrency, Arc::default()).await;
+        let (_, again) = check(&batch, &answers);
+        failed = again.into_iter().map(|j| failed[j]).collect();
+        eprintln!("  resend round {round}: {} still failing", failed.len());
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("{} deliveries still failing after 10 rounds", failed.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "load test through cargo lambda watch: make stress (and make test)"]
+async fn exactly_once_under_load_and_faults() {
+    let total = env_usize("STRESS_DELIVERIES", 2100);
+    let fault_total = env_usize("STRESS_FAULT_DELIVERIES", 700);
+    let concurrency = env_usize("STRESS_CONCURRENCY", 16);
+    let mut moto = Moto::start().await;
+    let watch = Watch::start(&moto.endpoint());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let client = dynamo::client_at(Some(&moto.endpoint())).await;
+    let started = Instant::now();
+    watch.ready(&http).await;
+    eprintln!("functions ready after {:.1?}", started.elapsed());
+
+    // ---- 1. faults (first, so the recording to replay stays short)
+    let run1 = format!("f{:06x}", fastrand::u32(..0xffffff));
+    let (deliveries, expected1) = plan(fault_total, &run1);
+    let done = Arc::new(AtomicUsize::new(0));
+    let n = deliveries.len();
+    let load = run(&http, &watch, &deliveries, concurrency, done.clone());
+    let chaos = async {
+        let at = |fraction: f64| (n as f64 * fraction) as usize;
+        let answered = || done.load(Ordering::Relaxed);
+        while answered() < at(0.2) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "faults: pausing DynamoDB (SIGSTOP) for 4 s at {} answers",
+            answered()
+        );
+        moto.signal("-STOP");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        moto.signal("-CONT");
+        while answered() < at(0.5) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "faults: killing DynamoDB (SIGKILL) for 3 s at {} answers",
+            answered()
+        );
+        moto.kill();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let replay = moto.restart_with_replay().await;
+        eprintln!(
+            "faults: restarted, recording replayed in {replay:.1?}, at {} answers",
+            answered()
+        );
+    };
+    let started = Instant::now();
+    let (answers, ()) = tokio::join!(load, chaos);
+    let took = started.elapsed();
+    let (tally, failed) = check(&deliveries, &answers);
+    eprintln!(
+        "faults: {n} deliveries ({} distinct events) at concurrency {concurrency} in {took:.1?}: {} answered 200, {} 5xx or no answer",
+        expected1.len(),
+        tally.ok,
+        tally.unavailable
+    );
+    assert!(
+        tally.unavailable > 0,
+        "the faults caused no 5xx: too short a load?"
+    );
+
+    // Every event a 200 acknowledged is in the table, before any resend.
+    let (ids, _) = table_ids(&client).await;
+    let acknowledged: HashSet<&String> = deliveries
+        .iter()
+        .zip(&answers)
+        .filter(|(_, a)| a.status == 200)
+        .flat_map(|(d, _)| &d.ids)
+        .collect();
+    let missing = acknowledged.iter().filter(|id| !ids.contains(**id)).count();
+    eprintln!(
+        "faults: {} events acknowledged with 200, {missing} of them missing from the table",
+        acknowledged.len()
+    );
+    assert_eq!(missing, 0, "an event answered 200 is not in the table");
+    let resent = resend(&http, &watch, &deliveries, failed, concurrency).await;
+    let (ids, items) = table_ids(&client).await;
+    eprintln!(
+        "faults: after re-sending the {resent} failed deliveries the table holds {items} items, {} expected",
+        expected1.len()
+    );
+    assert_eq!(ids, expected1, "exactly the distinct events");
+    assert_eq!(items, expected1.len(), "one item per distinct event");
+
+    // ---- 2. load
+    let run2 = format!("l{:06x}", fastrand::u32(..0xffffff));
+    let (deliveries, expected2) = plan(total, &run2);
+    let bodies: HashSet<&String> = deliveries.iter().map(|d| &d.body).collect();
+    let started = Instant::now();
+    let answers = run(&http, &watch, &deliveries, concurrency, Arc::default()).await;
+    let took = started.elapsed();
+    let (tally, failed) = check(&deliveries, &answers);
+    let events: usize = deliveries.iter().map(|d| d.ids.len()).sum();
+    eprintln!(
+        "load: {} deliveries ({} redeliveries, {} of them byte-identical), {events} events, {} distinct, at concurrency {concurrency} in {took:.1?} ({:.0}/s): {} answered 200, {} 5xx or no answer; stored {} + duplicates {}",
+        deliveries.len(),
+        total * 3 / 10,
+        deliveries.len() - bodies.len(),
+        expected2.len(),
+        deliveries.len() as f64 / took.as_secs_f64(),
+        tally.ok,
+        tally.unavailable,
+        tally.stored,
+        tally.duplicates
+    );
+    let resent = resend(&http, &watch, &deliveries, failed, concurrency).await;
+    let (ids, items) = table_ids(&client).await;
+    let all: HashSet<String> = expected1.union(&expected2).cloned().collect();
+    eprintln!(
+        "load: table holds {items} items, {} expected ({resent} deliveries re-sent after 5xx); {} events counted stored twice by racing deliveries",
+        all.len(),
+        (tally.stored as usize).saturating_sub(expected2.len())
+    );
+    assert_eq!(ids, all, "exactly the distinct events of both runs");
+    assert_eq!(items, all.len(), "one item per distinct event");
+}
