@@ -171,6 +171,11 @@ pub fn bar(count: u64, max: u64, width: usize) -> String {
     out
 }
 
+/// `1 event`, `2,000 events`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -233,6 +238,13 @@ mod tests {
         assert_eq!(bar(1, 16, 4), "▎");
         assert_eq!(bar(1, 1_000_000, 4), "▏");
         assert_eq!(bar(0, 10, 4), "");
+    }
+
+    #[test]
+    fn counted_nouns() {
+        assert_eq!(count(1, "event", "events"), "1 event");
+        assert_eq!(count(0, "event", "events"), "0 events");
+        assert_eq!(count(2500, "body", "bodies"), "2,500 bodies");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use super::{newest_first, out, print_json};
 use crate::db::{item_json, s, Ctx, Item, Query};
 use crate::error::Fail;
-use crate::render::{thousands, Table};
+use crate::render::{count, Table};
 use crate::ContactArgs;
 use normalize::Provider;
 use std::collections::HashSet;
@@ -60,11 +60,10 @@ pub async fn run(ctx: &Ctx, args: ContactArgs) -> Result<(), Fail> {
     }
     let providers: HashSet<&str> = events.iter().filter_map(|e| s(e, "provider")).collect();
     out(&format!(
-        "{}: {} events from {} provider{}, oldest first\n\n{}",
+        "{}: {} from {}, oldest first\n\n{}",
         keys.join(" or "),
-        thousands(events.len() as u64),
-        providers.len(),
-        if providers.len() == 1 { "" } else { "s" },
+        count(events.len() as u64, "event", "events"),
+        count(providers.len() as u64, "provider", "providers"),
         table.render()
     ))
 }

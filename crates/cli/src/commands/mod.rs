@@ -62,21 +62,27 @@ pub fn newest_first(items: &mut [Item]) {
     });
 }
 
-/// The columns of an event listing (tail, follow), fixed so that rows
-/// printed at different times line up.
-pub fn event_table() -> Table {
-    Table::new()
-        .left("OCCURRED_AT")
-        .fixed(24)
-        .left("PROVIDER")
-        .fixed(9)
-        .left("TYPE")
-        .fixed(26)
-        .left("PROVIDER_EVENT")
-        .fixed(28)
-        .left("CONTACT")
-        .fixed(30)
-        .left("EVENT_ID")
+/// The columns of an event listing. `fixed` widths make rows printed at
+/// different times line up (`tail --follow`); otherwise columns fit their
+/// contents, with long provider event names and contacts clipped.
+pub fn event_table(fixed: bool) -> Table {
+    let columns = [
+        ("OCCURRED_AT", 24),
+        ("PROVIDER", 9),
+        ("TYPE", 26),
+        ("PROVIDER_EVENT", 24),
+        ("CONTACT", 28),
+    ];
+    let mut table = Table::new();
+    for (header, width) in columns {
+        table = table.left(header);
+        table = if fixed {
+            table.fixed(width)
+        } else {
+            table.max(width.max(32))
+        };
+    }
+    table.left("EVENT_ID")
 }
 
 pub fn event_row(table: &mut Table, item: &Item) {

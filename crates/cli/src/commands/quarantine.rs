@@ -233,7 +233,7 @@ fn human(report: &Report, list_items: bool) -> String {
             .right(&event_type.to_uppercase())
             .left("PROVIDER")
             .left(heading)
-            .max(60)
+            .max(90)
             .left("LAST_SEEN")
             .left("LATEST_EVENT_ID");
         for g in report.groups.iter().filter(|g| g.event_type == event_type) {
@@ -256,7 +256,7 @@ fn human(report: &Report, list_items: bool) -> String {
             .left("PROVIDER")
             .left("TYPE")
             .left("REASON_OR_EVENT")
-            .max(60)
+            .max(90)
             .left("EVENT_ID");
         for e in &report.items {
             table.row([

@@ -13,7 +13,7 @@ use super::{out, print_json, Progress};
 use crate::dates::parse_when;
 use crate::db::{names, s, Ctx, Item, Scan};
 use crate::error::Fail;
-use crate::render::{bar, thousands, Table};
+use crate::render::{bar, count, thousands, Table};
 use crate::replan::{plan, Plan};
 use crate::ReprocessArgs;
 use aws_sdk_dynamodb::error::SdkError;
@@ -113,8 +113,8 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
             let applied = result.map_err(|e| {
                 let s = &report.summary;
                 Fail::new(format!(
-                    "reprocess stopped after {} change(s), run it again (it is idempotent): {e}",
-                    s.retyped + s.updated + s.split
+                    "reprocess stopped after {}; run it again (it is idempotent): {e}",
+                    count(s.retyped + s.updated + s.split, "change", "changes")
                 ))
             })?;
             report.summary.add(&applied.tally);
@@ -266,11 +266,12 @@ async fn apply(
             types.sort_unstable();
             types.dedup();
             let n = ids.len();
-            let to = format!("{n} event(s): {}", types.join(", "));
+            let events = count(n as u64, "event", "events");
+            let to = format!("{events}: {}", types.join(", "));
             tally.split += 1;
             tally.split_events += n as u64;
             let detail = if dry_run {
-                format!("would store {n} event(s), then remove the quarantine item")
+                format!("would store {events}, then remove the quarantine item")
             } else {
                 let deadline = tokio::time::Instant::now() + STORE_DEADLINE;
                 let Stored { stored, duplicates } =
@@ -283,7 +284,7 @@ async fn apply(
                 tally.events_already_stored += duplicates as u64;
                 let removed = remove_quarantined(ctx, &id).await?;
                 format!(
-                    "{n} event(s): {stored} stored, {duplicates} already there; quarantine item {}",
+                    "{events}: {stored} stored, {duplicates} already there; quarantine item {}",
                     if removed { "removed" } else { "already gone" }
                 )
             };
@@ -371,14 +372,18 @@ fn human(report: &Report) -> String {
     }
     let verb = if report.dry_run { "would be " } else { "" };
     text.push_str(&format!(
-        "{}scanned {} items, {} candidates: {} {verb}retyped, {} {verb}updated, {} quarantined bodies {verb}split into {} events",
-        if report.dry_run { "Dry run (nothing written): " } else { "" },
-        thousands(s.scanned),
-        thousands(s.candidates),
+        "{}scanned {}, {}: {} {verb}retyped, {} {verb}updated, {} {verb}split into {}",
+        if report.dry_run {
+            "Dry run (nothing written): "
+        } else {
+            ""
+        },
+        count(s.scanned, "item", "items"),
+        count(s.candidates, "candidate", "candidates"),
         thousands(s.retyped),
         thousands(s.updated),
-        thousands(s.split),
-        thousands(s.split_events),
+        count(s.split, "quarantined body", "quarantined bodies"),
+        count(s.split_events, "event", "events"),
     ));
     if !report.dry_run && s.split > 0 {
         text.push_str(&format!(
@@ -493,7 +498,7 @@ mod tests {
         };
         assert_eq!(
             human(&report),
-            "Dry run (nothing written): scanned 1,200 items, 3 candidates: 1 would be retyped, 0 would be updated, 1 quarantined bodies would be split into 2 events, 1 unchanged, 0 skipped\n\
+            "Dry run (nothing written): scanned 1,200 items, 3 candidates: 1 would be retyped, 0 would be updated, 1 quarantined body would be split into 2 events, 1 unchanged, 0 skipped\n\
              Run again without --dry-run to apply.\n"
         );
     }

@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
             day_string(day.next_day().unwrap_or(day))
         ))?;
     } else {
-        let mut table = event_table();
+        let mut table = event_table(args.follow);
         for item in &latest {
             event_row(&mut table, item);
         }
@@ -145,7 +145,7 @@ async fn follow(
         newest_first(&mut items);
         items.reverse();
         let mut text = String::new();
-        let mut table = event_table();
+        let mut table = event_table(true);
         for item in &items {
             remember(&mut seen, item);
             if json {
