@@ -107,8 +107,9 @@ pub struct TailArgs {
     /// How many days back to look for events.
     #[arg(long, default_value_t = 7, value_name = "N")]
     pub days: u32,
-    /// Keep polling and print new events as they arrive (Ctrl-C stops).
-    /// Shows events whose occurred_at is at most --window old when they arrive.
+    /// Keep polling and print new events below as they arrive (Ctrl-C
+    /// stops); the first ones are then listed oldest first. Shows events
+    /// whose occurred_at is at most --window old when they arrive.
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Seconds between polls with --follow.

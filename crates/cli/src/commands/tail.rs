@@ -1,5 +1,6 @@
 //! `webhooks tail`: the newest events, from the by_day index, merged across
-//! providers; `--follow` keeps polling for new ones.
+//! providers, newest first; `--follow` prints them oldest first instead and
+//! keeps polling, printing new ones below as they arrive.
 //!
 //! The index sorts on occurred_at (the provider's time), so "new" means a
 //! new item whose occurred_at is within `--window` of now; a delivery that
@@ -47,8 +48,12 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
         }
     }
 
+    if args.follow {
+        // A stream reads top to bottom: oldest first, new ones below.
+        latest.reverse();
+    }
     if args.json && args.follow {
-        // JSON Lines: the newest first, then each new one as it arrives.
+        // JSON Lines, one event per line as it arrives.
         for item in &latest {
             out(&format!("{}\n", item_json(item)))?;
         }
