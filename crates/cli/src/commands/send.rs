@@ -4,11 +4,18 @@
 use super::{out, print_json};
 use crate::error::Fail;
 use crate::SendArgs;
+use bytes::Bytes;
+use http::{header, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use std::io::Read as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEV_TOKEN: &str = "dev-token";
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(args: SendArgs) -> Result<(), Fail> {
     let body = read_body(&args.file)?;
@@ -24,33 +31,24 @@ pub async fn run(args: SendArgs) -> Result<(), Fail> {
             std::env::var("WEBHOOK_TOKENS").ok().as_deref(),
         ))
     };
-    // reqwest's rustls takes the process's crypto provider (it has none of
-    // its own here): the aws-lc-rs build the AWS SDK already links.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| Fail::new(format!("cannot make an HTTP client: {e}")))?;
-    let mut request = client
-        .post(&url)
-        .header("content-type", &args.content_type)
-        .body(body);
-    if let Some(token) = &token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.map_err(|e| {
-        let hint = if url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost") {
-            "; is `make dev` running?"
-        } else {
-            ""
-        };
-        Fail::new(format!("cannot POST to {url}: {}{hint}", cause(&e)))
-    })?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|e| Fail::new(format!("reading the answer from {url}: {e}")))?;
+    let local = url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost");
+    let hint = if local {
+        "; is `make dev` running?"
+    } else {
+        ""
+    };
+    let (status, text) = tokio::time::timeout(
+        TIMEOUT,
+        post(&url, &args.content_type, token.as_deref(), body),
+    )
+    .await
+    .map_err(|_| {
+        Fail::new(format!(
+            "cannot POST to {url}: no answer in {}s",
+            TIMEOUT.as_secs()
+        ))
+    })?
+    .map_err(|e| Fail::new(format!("cannot POST to {url}: {e}{hint}")))?;
     if args.json {
         let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text.clone()));
         print_json(&json!({ "status": status.as_u16(), "body": body }))?;
@@ -62,6 +60,46 @@ pub async fn run(args: SendArgs) -> Result<(), Fail> {
     } else {
         Err(Fail::new(format!("{url} answered {status}")))
     }
+}
+
+/// One POST over http or https (rustls with the aws-lc-rs provider and the
+/// system's roots, as the AWS SDK does); the status and the answer's text.
+async fn post(
+    url: &str,
+    content_type: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(StatusCode, String), String> {
+    let uri: Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client = Client::builder(TokioExecutor::new()).build(connector);
+    let mut request = Request::post(uri)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(
+            header::USER_AGENT,
+            concat!("webhooks-cli/", env!("CARGO_PKG_VERSION")),
+        );
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = request
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| format!("bad request: {e}"))?;
+    let response = client.request(request).await.map_err(|e| innermost(&e))?;
+    let status = response.status();
+    let answer = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {}", innermost(&e)))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&answer).into_owned()))
 }
 
 fn read_body(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
@@ -96,17 +134,13 @@ pub fn token(flag: Option<&str>, env: Option<&str>) -> String {
         .unwrap_or_else(|| DEV_TOKEN.to_owned())
 }
 
-/// The innermost cause of a request error ("Connection refused").
-fn cause(e: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = e;
-    while let Some(next) = source.source() {
-        source = next;
+/// The innermost cause of an error ("Connection refused (os error 111)").
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
     }
-    if e.is_timeout() {
-        "timed out".to_owned()
-    } else {
-        source.to_string()
-    }
+    cause.to_string()
 }
 
 #[cfg(test)]
