@@ -8,7 +8,7 @@ TOOLS := $(VENV)/.installed
 BINARIES := flashy egoi enkod supersend sendpulse
 LOCAL := infra/local
 
-.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools
+.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools stress fuzz
 
 tools: $(TOOLS)
 $(TOOLS): $(LOCAL)/requirements.txt
@@ -59,3 +59,14 @@ invoke: $(TOOLS)
 bench: $(TOOLS) build
 	cargo build --release --locked -p bench -p sendpulse
 	$(LOCAL)/with-dynamodb.sh target/release/bench
+
+## Load and faults through cargo lambda watch (2,100 deliveries at concurrency
+## 16, DynamoDB paused and killed mid-load; also part of `make test`), then
+## `make fuzz`. Sizes: STRESS_DELIVERIES, STRESS_CONCURRENCY, FUZZ_SECONDS.
+stress: $(TOOLS)
+	source $(LOCAL)/env.sh && cargo test -p ingest --test stress --locked -- --ignored --nocapture
+	$(MAKE) fuzz
+
+## Every fuzz target (five normalizers, the request path) for FUZZ_SECONDS (default 60) each.
+fuzz: $(TOOLS)
+	crates/ingest/fuzz/run.sh
