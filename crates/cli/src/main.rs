@@ -37,6 +37,7 @@ pub struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Table and AWS",
         env = "TABLE_NAME",
         default_value = "webhook-events",
         value_name = "NAME"
@@ -46,15 +47,26 @@ pub struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Table and AWS",
         env = "AWS_ENDPOINT_URL_DYNAMODB",
         value_name = "URL"
     )]
     pub endpoint_url: Option<String>,
     /// AWS region (default: AWS_REGION or the profile's).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Table and AWS",
+        value_name = "REGION"
+    )]
     pub region: Option<String>,
     /// AWS profile (default: AWS_PROFILE or `default`).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Table and AWS",
+        value_name = "NAME"
+    )]
     pub profile: Option<String>,
 }
 

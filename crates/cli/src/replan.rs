@@ -244,6 +244,24 @@ mod tests {
     }
 
     #[test]
+    fn a_compressed_raw_is_read_and_written_back_compressed() {
+        let note = "lorem ipsum ".repeat(40_000);
+        let body = format!(
+            r#"[{{"event":"email_automation_opened","email":"z@example.com","note":"{note}"}}]"#
+        );
+        let event = normalize(Provider::Flashy, body.as_bytes(), at())
+            .unwrap()
+            .remove(0);
+        let fitted = fit(to_item(&event, None)).unwrap();
+        assert_eq!(attr(&fitted, "raw_encoding"), Some(raw::GZIP_BASE64));
+        assert_eq!(plan(&fitted), Plan::Unchanged);
+        let Plan::Rewrite { item, .. } = plan(&as_unknown(fitted.clone())) else {
+            panic!("expected a rewrite");
+        };
+        assert_eq!(item, fitted);
+    }
+
+    #[test]
     fn a_quarantined_body_that_now_normalizes_splits_into_its_events() {
         let kept = quarantine(Provider::Flashy, OPENED.as_bytes(), "old parser", at());
         let item = to_item(&kept, Some(30));
