@@ -1,7 +1,7 @@
 //! Figure 1: Normalizing a provider's fixtures and building their DynamoDB items,
 //! against merely parsing the same bytes into a `serde_json::Value`.
 
-use ingest::item::to_item;
+use ingest::item::into_item;
 use normalize::{normalize, Provider, Timestamp};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -59,8 +59,8 @@ pub fn run() -> Vec<Ratio> {
             });
             let normalize_ns = time_per_pass(&bodies, |body| {
                 if let Ok(events) = normalize(provider, body, at) {
-                    for event in &events {
-                        black_box(to_item(event, Some(30)));
+                    for event in events {
+                        black_box(into_item(event, Some(30)));
                     }
                 }
             });

@@ -5,7 +5,7 @@ use crate::auth::{Authenticator, Presented};
 use crate::config::Config;
 use crate::error::Rejection;
 pub use crate::item::MAX_ITEM_BYTES;
-use crate::item::{fit, to_item};
+use crate::item::{fit, into_item, to_item};
 use crate::store::{store_all, Stored, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -135,9 +135,10 @@ impl<T: Table> App<T> {
             self.keep(body, &rejection, received_at, deadline).await?;
             return Err(rejection);
         }
-        let mut items = Vec::with_capacity(events.len());
-        for (index, event) in events.iter().enumerate() {
-            match fit(to_item(event, self.config.retention_days)) {
+        let received = events.len();
+        let mut items = Vec::with_capacity(received);
+        for (index, event) in events.into_iter().enumerate() {
+            match fit(into_item(event, self.config.retention_days)) {
                 Ok(item) => items.push(item),
                 Err(size) => {
                     let rejection = Rejection::EventTooLarge {
@@ -151,10 +152,7 @@ impl<T: Table> App<T> {
             }
         }
         let stored = store_all(&self.table, items, deadline).await?;
-        Ok(Outcome::Stored {
-            received: events.len(),
-            stored,
-        })
+        Ok(Outcome::Stored { received, stored })
     }
 
     /// Nothing is lost: an authenticated body that is refused is kept as an

@@ -22,52 +22,59 @@ pub const GZIP_BASE64: &str = "gzip+base64";
 const SECONDS_PER_DAY: i64 = 86_400;
 
 pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
+    into_item(event.clone(), retention_days)
+}
+
+/// [`to_item`] for an event that is no longer needed: its strings move into
+/// the item instead of being copied (the request path).
+pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
     let mut item = Item::with_capacity(24);
-    let mut s = |name: &str, value: &str| {
-        item.insert(name.to_owned(), AttributeValue::S(value.to_owned()));
-    };
-    s("event_id", &event.event_id);
-    s("provider", event.provider.as_str());
-    s("event_type", event.event_type);
-    s("occurred_at", &event.occurred_at.to_string());
-    s("occurred_at_source", event.occurred_at_source.as_str());
-    s("received_at", &event.received_at.to_string());
-    s("day_key", &event.day_key);
-    s("raw", &event.raw);
-    let optional = [
-        ("provider_event", &event.provider_event),
-        ("email", &event.email),
-        ("phone", &event.phone),
-        ("contact_id", &event.contact_id),
-        ("account_id", &event.account_id),
-        ("campaign_id", &event.campaign_id),
-        ("message_id", &event.message_id),
-        ("automation_id", &event.automation_id),
-        ("list_id", &event.list_id),
-        ("contact_key", &event.contact_key),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            s(name, value);
-        }
-    }
-    if let Some(channel) = event.channel {
-        s("channel", channel.as_str());
-    }
-    if !event.attributes.is_empty() {
-        let map = event
-            .attributes
-            .iter()
-            .filter_map(|(k, v)| attribute_value(v).map(|v| (k.clone(), v)))
-            .collect();
-        item.insert("attributes".to_owned(), AttributeValue::M(map));
-    }
     if let Some(days) = retention_days {
         let expires = event.received_at.unix_seconds() + i64::from(days) * SECONDS_PER_DAY;
         item.insert(
             "expires_at".to_owned(),
             AttributeValue::N(expires.to_string()),
         );
+    }
+    let mut s = |name: &str, value: String| {
+        item.insert(name.to_owned(), AttributeValue::S(value));
+    };
+    s("event_id", event.event_id);
+    s("provider", event.provider.as_str().to_owned());
+    s("event_type", event.event_type.to_owned());
+    s("occurred_at", event.occurred_at.to_string());
+    s(
+        "occurred_at_source",
+        event.occurred_at_source.as_str().to_owned(),
+    );
+    s("received_at", event.received_at.to_string());
+    s("day_key", event.day_key);
+    s("raw", event.raw);
+    let optional = [
+        ("provider_event", event.provider_event),
+        ("email", event.email),
+        ("phone", event.phone),
+        ("contact_id", event.contact_id),
+        ("account_id", event.account_id),
+        ("campaign_id", event.campaign_id),
+        ("message_id", event.message_id),
+        ("automation_id", event.automation_id),
+        ("list_id", event.list_id),
+        ("contact_key", event.contact_key),
+        ("channel", event.channel.map(|c| c.as_str().to_owned())),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            s(name, value);
+        }
+    }
+    if !event.attributes.is_empty() {
+        let map = event
+            .attributes
+            .into_iter()
+            .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v)))
+            .collect();
+        item.insert("attributes".to_owned(), AttributeValue::M(map));
     }
     item.insert(
         "schema_version".to_owned(),
@@ -122,19 +129,19 @@ fn gzip_base64(bytes: &[u8]) -> String {
 
 /// JSON to DynamoDB: strings S, numbers N, booleans BOOL, arrays L, objects
 /// M; nulls and empty strings are left out.
-fn attribute_value(value: &Value) -> Option<AttributeValue> {
+fn attribute_value(value: Value) -> Option<AttributeValue> {
     Some(match value {
         Value::Null => return None,
         Value::String(s) if s.is_empty() => return None,
-        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::String(s) => AttributeValue::S(s),
         Value::Number(n) => AttributeValue::N(n.to_string()),
-        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Bool(b) => AttributeValue::Bool(b),
         Value::Array(items) => {
-            AttributeValue::L(items.iter().filter_map(attribute_value).collect())
+            AttributeValue::L(items.into_iter().filter_map(attribute_value).collect())
         }
         Value::Object(map) => AttributeValue::M(
-            map.iter()
-                .filter_map(|(k, v)| attribute_value(v).map(|v| (k.clone(), v)))
+            map.into_iter()
+                .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v)))
                 .collect(),
         ),
     })

@@ -103,7 +103,7 @@ impl Draft {
 
     /// Sets an attribute unless the value is absent, null or empty.
     pub fn attr(&mut self, key: &str, value: Option<impl Into<Value>>) {
-        if let Some(value) = value.and_then(|v| pruned(&v.into())) {
+        if let Some(value) = value.and_then(|v| pruned(v.into())) {
             self.attributes.insert(key.to_owned(), value);
         }
     }
@@ -202,20 +202,31 @@ fn write_canonical(out: &mut HashWriter<'_>, value: &Value) {
 }
 
 fn write_canonical_object(out: &mut HashWriter<'_>, object: &Object) {
-    let mut keys: Vec<&String> = object.keys().collect();
-    keys.sort_unstable();
+    // serde_json's map iterates in key order unless some crate in the build
+    // enables its `preserve_order` feature; sort only then.
+    let sorted = object.keys().zip(object.keys().skip(1)).all(|(a, b)| a < b);
     let _ = out.write_all(b"{");
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            let _ = out.write_all(b",");
+    if sorted {
+        for (i, (key, value)) in object.iter().enumerate() {
+            write_member(out, i, key, value);
         }
-        let _ = serde_json::to_writer(&mut *out, key);
-        let _ = out.write_all(b":");
-        if let Some(value) = object.get(key) {
-            write_canonical(out, value);
+    } else {
+        let mut members: Vec<(&String, &Value)> = object.iter().collect();
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (i, (key, value)) in members.into_iter().enumerate() {
+            write_member(out, i, key, value);
         }
     }
     let _ = out.write_all(b"}");
+}
+
+fn write_member(out: &mut HashWriter<'_>, index: usize, key: &str, value: &Value) {
+    if index > 0 {
+        let _ = out.write_all(b",");
+    }
+    let _ = serde_json::to_writer(&mut *out, key);
+    let _ = out.write_all(b":");
+    write_canonical(out, value);
 }
 
 fn hex(bytes: &[u8]) -> String {

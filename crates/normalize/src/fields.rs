@@ -62,8 +62,16 @@ pub(crate) fn time_at(obj: &Object, keys: &[&str]) -> Option<Timestamp> {
 
 /// A provider's event name as sent, after Unicode NFC and trimming.
 pub(crate) fn event_name(value: &Value) -> Option<String> {
-    let name: String = value.as_str()?.trim().nfc().collect();
-    (!name.is_empty()).then_some(name)
+    let trimmed = value.as_str()?.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    // ASCII is already in NFC.
+    Some(if trimmed.is_ascii() {
+        trimmed.to_owned()
+    } else {
+        trimmed.nfc().collect()
+    })
 }
 
 /// The form of an event name used to look up its mapping: lower case, runs
@@ -88,12 +96,12 @@ const MAX_ATTRIBUTE_DEPTH: usize = 8;
 
 /// A copy of a JSON value with nulls, empty strings and empty keys left out,
 /// or `None` when nothing remains. Used for attributes kept as nested maps.
-pub(crate) fn pruned(value: &Value) -> Option<Value> {
+pub(crate) fn pruned(value: Value) -> Option<Value> {
     pruned_to(value, Some(MAX_ATTRIBUTE_DEPTH))
 }
 
 /// `levels`: how many more containers may nest (`None`: no limit).
-fn pruned_to(value: &Value, levels: Option<usize>) -> Option<Value> {
+fn pruned_to(value: Value, levels: Option<usize>) -> Option<Value> {
     let inner = levels.map(|l| l.saturating_sub(1));
     match value {
         Value::Null => None,
@@ -103,18 +111,18 @@ fn pruned_to(value: &Value, levels: Option<usize>) -> Option<Value> {
         }
         Value::Object(o) => {
             let kept: Object = o
-                .iter()
+                .into_iter()
                 .filter(|(k, _)| !k.is_empty())
-                .filter_map(|(k, v)| pruned_to(v, inner).map(|v| (k.clone(), v)))
+                .filter_map(|(k, v)| pruned_to(v, inner).map(|v| (k, v)))
                 .collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         }
         Value::Array(a) => {
-            let kept: Vec<Value> = a.iter().filter_map(|v| pruned_to(v, inner)).collect();
+            let kept: Vec<Value> = a.into_iter().filter_map(|v| pruned_to(v, inner)).collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
-        Value::Number(n) if !storable(n) => Some(Value::String(n.to_string())),
-        other => Some(other.clone()),
+        Value::Number(n) if !storable(&n) => Some(Value::String(n.to_string())),
+        other => Some(other),
     }
 }
 
@@ -172,10 +180,10 @@ mod tests {
     #[test]
     fn pruning_drops_empty_values_and_keys() {
         let v = json!({"a": null, "b": " ", "": 1, "c": [null, {}], "d": {"e": 0}});
-        assert_eq!(pruned(&v), Some(json!({"d": {"e": 0}})));
-        assert_eq!(pruned(&json!({"a": [null]})), None);
+        assert_eq!(pruned(v), Some(json!({"d": {"e": 0}})));
+        assert_eq!(pruned(json!({"a": [null]})), None);
         assert_eq!(
-            pruned(&json!([1e300, -2.5e-200, 0.0, 35, 1.5])),
+            pruned(json!([1e300, -2.5e-200, 0.0, 35, 1.5])),
             Some(json!(["1e+300", "-2.5e-200", 0.0, 35, 1.5]))
         );
     }
@@ -186,7 +194,7 @@ mod tests {
         for _ in 0..20 {
             deep = json!({ "k": deep });
         }
-        let kept = pruned(&deep).unwrap();
+        let kept = pruned(deep).unwrap();
         let mut at = &kept;
         for _ in 0..MAX_ATTRIBUTE_DEPTH {
             at = &at["k"];

@@ -38,6 +38,7 @@ impl Timestamp {
         self.0.div_euclid(1000)
     }
 
+    #[cfg(test)]
     fn datetime(self) -> OffsetDateTime {
         // In range by construction, so the fallback is never taken.
         OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
@@ -46,8 +47,9 @@ impl Timestamp {
 
     /// `YYYY-MM-DD` of the UTC day.
     pub fn date(self) -> String {
-        let d = self.datetime().date();
-        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+        let mut text = self.to_string();
+        text.truncate(10);
+        text
     }
 
     /// Reads the time formats providers send: Unix seconds (a number, or a
@@ -110,19 +112,43 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self.datetime();
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            dt.millisecond()
-        )
+        // Formatted by hand: this runs twice per stored event.
+        let millis = self.0.rem_euclid(1000);
+        let seconds = self.0.div_euclid(1000);
+        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        let (year, month, day) = civil_from_days(days);
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, second_of_day / 3600);
+        put(14, 2, second_of_day / 60 % 60);
+        put(17, 2, second_of_day % 60);
+        put(20, 3, millis);
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&out).unwrap_or_default())
     }
+}
+
+/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's
+/// algorithm), for the proleptic Gregorian calendar.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 impl Serialize for Timestamp {
@@ -172,6 +198,28 @@ mod tests {
         assert_eq!(Timestamp::from_unix_number(-1.0), None);
         assert_eq!(Timestamp::from_unix_number(1e300), None);
         assert!(Timestamp::from_unix_number(0.0).is_some());
+    }
+
+    #[test]
+    fn formatting_agrees_with_the_time_crate() {
+        let format = format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        let mut millis = 0i64;
+        while millis <= MAX_MILLIS {
+            let t = Timestamp(millis);
+            assert_eq!(
+                t.to_string(),
+                t.datetime().format(format).unwrap(),
+                "{millis}"
+            );
+            millis += 86_399_999 * 7 + 12_345;
+        }
+        assert_eq!(
+            Timestamp(MAX_MILLIS).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
