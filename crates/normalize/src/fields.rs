@@ -60,25 +60,19 @@ pub(crate) fn time_at(obj: &Object, keys: &[&str]) -> Option<Timestamp> {
     keys.iter().find_map(|k| obj.get(*k).and_then(time))
 }
 
-/// A provider's event name as sent, after Unicode NFC and trimming.
+/// A provider's event name exactly as sent, when it has more than
+/// whitespace.
 pub(crate) fn event_name(value: &Value) -> Option<String> {
-    let trimmed = value.as_str()?.trim();
-    if trimmed.is_empty() {
-        return None;
-    }
-    // ASCII is already in NFC.
-    Some(if trimmed.is_ascii() {
-        trimmed.to_owned()
-    } else {
-        trimmed.nfc().collect()
-    })
+    let name = value.as_str()?;
+    (!name.trim().is_empty()).then(|| name.to_owned())
 }
 
-/// The form of an event name used to look up its mapping: lower case, runs
-/// of spaces, dashes and underscores folded to one `_`.
+/// The form of an event name used to look up its mapping: trimmed, Unicode
+/// NFC, lower case, runs of spaces, dashes and underscores folded to one `_`.
 pub(crate) fn lookup_key(name: &str) -> String {
+    let name = name.trim();
     let mut key = String::with_capacity(name.len());
-    for c in name.chars().flat_map(char::to_lowercase) {
+    let mut push = |c: char| {
         if c.is_whitespace() || c == '-' || c == '_' {
             if !key.ends_with('_') {
                 key.push('_');
@@ -86,6 +80,13 @@ pub(crate) fn lookup_key(name: &str) -> String {
         } else {
             key.push(c);
         }
+    };
+    if name.is_ascii() {
+        name.chars()
+            .map(|c| c.to_ascii_lowercase())
+            .for_each(&mut push);
+    } else {
+        name.nfc().flat_map(char::to_lowercase).for_each(&mut push);
     }
     key
 }
