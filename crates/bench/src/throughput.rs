@@ -35,6 +35,18 @@ fn body(provider: &str) -> String {
     }
 }
 
+/// Stops `cargo lambda watch` and the functions it started, also when the
+/// run fails half-way.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
 pub struct Throughput {
     pub deliveries: usize,
     pub per_second: f64,
@@ -75,7 +87,7 @@ pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut watch = command.spawn().expect("cargo lambda watch");
+    let _watch = Stopped(command.spawn().expect("cargo lambda watch"));
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
