@@ -145,10 +145,6 @@ pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
     });
     futures_util::future::join_all(workers).await;
     let elapsed = started.elapsed();
-    let _ = Command::new("kill")
-        .args(["-TERM", "--", &format!("-{}", watch.id())])
-        .status();
-    let _ = watch.wait();
     let samples = std::mem::take(&mut *samples.lock().await);
     Throughput {
         deliveries,
