@@ -78,7 +78,8 @@ fn request(data: &[u8]) -> (Provider, Request, bool) {
         Method::POST,
         Method::GET,
         Method::PUT,
-    ][(a as usize / 5) % 5];
+    ][(a as usize / 5) % 5]
+        .clone();
     let body = if b & 0x80 != 0 {
         Body::Binary(body.to_vec())
     } else {
