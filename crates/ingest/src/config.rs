@@ -22,9 +22,16 @@ pub struct Config {
     pub success_body: Option<String>,
 }
 
-#[derive(Debug, Error)]
+#[derive(Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+// `main` prints its error with Debug: make that the one-line message.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
 
 impl Config {
     /// Reads the environment. `success_body_var` names the variable holding
