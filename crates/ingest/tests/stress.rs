@@ -157,6 +157,8 @@ impl Moto {
 impl Drop for Moto {
     fn drop(&mut self) {
         self.kill();
+        // Megabytes per run; the server's log stays for a failed run.
+        let _ = std::fs::remove_file(&self.recording);
     }
 }
 
