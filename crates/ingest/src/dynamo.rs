@@ -77,19 +77,14 @@ fn classify<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let throttled = matches!(
-        err.code(),
-        Some(
-            "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-        )
-    );
+    let code = err.code().unwrap_or_default().to_owned();
     let text = DisplayErrorContext(&err).to_string();
-    if throttled {
-        StoreError::Throttled(text)
-    } else {
-        StoreError::Unavailable(text)
+    match code.as_str() {
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => StoreError::Throttled(text),
+        "ValidationException" => StoreError::Refused(text),
+        _ => StoreError::Unavailable(text),
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Rejection {
         size: usize,
         limit: usize,
     },
+    #[error("the events could not be stored as they are (DynamoDB refused them); the body is kept for reprocessing")]
+    StorageRefused(StoreError),
     #[error("storage is unavailable; retry later")]
     StorageUnavailable(#[from] StoreError),
 }
@@ -38,6 +40,7 @@ impl Rejection {
             | Rejection::EventTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Rejection::StorageRefused(_) => StatusCode::BAD_REQUEST,
             Rejection::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -45,7 +48,9 @@ impl Rejection {
     /// Detail for the log line, which may say more than the answer does.
     pub fn log_detail(&self) -> String {
         match self {
-            Rejection::StorageUnavailable(cause) => cause.to_string(),
+            Rejection::StorageUnavailable(cause) | Rejection::StorageRefused(cause) => {
+                cause.to_string()
+            }
             other => other.to_string(),
         }
     }

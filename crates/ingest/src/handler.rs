@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::error::Rejection;
 pub use crate::item::MAX_ITEM_BYTES;
 use crate::item::{fit, into_item, to_item};
-use crate::store::{store_all, Stored, Table};
+use crate::store::{store_all, StoreError, Stored, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use normalize::{normalize, quarantine, Provider, Timestamp};
@@ -151,8 +151,17 @@ impl<T: Table> App<T> {
                 }
             }
         }
-        let stored = store_all(&self.table, items, deadline).await?;
-        Ok(Outcome::Stored { received, stored })
+        match store_all(&self.table, items, deadline).await {
+            Ok(stored) => Ok(Outcome::Stored { received, stored }),
+            // Retrying cannot help; keep the body and say so, rather than
+            // have the provider retry forever.
+            Err(refused @ StoreError::Refused(_)) => {
+                let rejection = Rejection::StorageRefused(refused);
+                self.keep(body, &rejection, received_at, deadline).await?;
+                Err(rejection)
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Nothing is lost: an authenticated body that is refused is kept as an

@@ -25,6 +25,10 @@ pub enum StoreError {
     Throttled(String),
     #[error("DynamoDB call failed: {0}")]
     Unavailable(String),
+    /// Not retryable: DynamoDB refused the request as invalid, so sending
+    /// the same events again would fail the same way.
+    #[error("DynamoDB refused the request: {0}")]
+    Refused(String),
     #[error("{remaining} event(s) still unstored when the storage deadline passed")]
     Deadline { remaining: usize },
 }

@@ -301,3 +301,18 @@ async fn received_at_is_the_time_of_receipt() {
     assert!(received >= before && received <= Timestamp::now());
     assert_eq!(item["occurred_at_source"].as_s().unwrap(), "received");
 }
+
+#[tokio::test]
+async fn events_the_table_refuses_get_400_and_the_body_is_kept() {
+    let app = app(Provider::Sendpulse);
+    *app.table.refuse_events.lock().unwrap() = true;
+    let (status, json) = answer(app.handle(Req::post(sendpulse_batch(3)).build()).await);
+    assert_eq!(status, 400, "{json}");
+    assert!(json["error"].as_str().unwrap().contains("the body is kept"));
+    let items = app.table.items.lock().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items.values().next().unwrap()["event_type"].as_s().unwrap(),
+        "invalid"
+    );
+}

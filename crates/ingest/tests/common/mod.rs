@@ -132,6 +132,9 @@ pub struct MemoryTable {
     pub throttle_next: Mutex<usize>,
     /// Answer every call with this error.
     pub down: Mutex<bool>,
+    /// Refuse (as DynamoDB's ValidationException does) every write that
+    /// holds an event other than a quarantined body.
+    pub refuse_events: Mutex<bool>,
 }
 
 impl MemoryTable {
@@ -198,6 +201,15 @@ impl Table for MemoryTable {
             "duplicate keys in one BatchWriteItem"
         );
         self.fault("BatchWriteItem")?;
+        let quarantined = |item: &Item| {
+            item.get("event_type")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("invalid")
+        };
+        if *self.refuse_events.lock().unwrap() && !batch.iter().all(quarantined) {
+            return Err(StoreError::Refused("ValidationException".into()));
+        }
         let skip = {
             let mut plan = self.unprocessed_puts.lock().unwrap();
             if plan.is_empty() {
