@@ -6,77 +6,14 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::repo_root;
+use common::{repo_root, Watch};
 use ingest::dynamo;
 use normalize::{normalize, Provider, Timestamp};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 // The development token, which the sample events in events/ carry.
 const TOKEN: &str = "dev-token";
-
-/// `cargo lambda watch` in its own process group, stopped with it.
-struct Watch {
-    child: Child,
-    base: String,
-}
-
-impl Watch {
-    fn start() -> Watch {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let env = |name: &str| {
-            std::env::var(name)
-                .unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"))
-        };
-        let mut command = Command::new("cargo");
-        command
-            .current_dir(repo_root())
-            .args([
-                "lambda",
-                "watch",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .args(["--env-var", &format!("WEBHOOK_TOKENS={TOKEN}")]);
-        for name in [
-            "AWS_ENDPOINT_URL_DYNAMODB",
-            "TABLE_NAME",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_REGION",
-        ] {
-            command.args(["--env-var", &format!("{name}={}", env(name))]);
-        }
-        let log = std::fs::File::create(repo_root().join("target/e2e-watch.log")).unwrap();
-        command.stdout(Stdio::null()).stderr(log);
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .expect("`cargo lambda watch` (make test installs cargo-lambda into .venv)");
-        Watch {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn url(&self, provider: Provider) -> String {
-        format!("{}/lambda-url/{provider}/webhooks/{provider}", self.base)
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
 
 async fn post(
     http: &reqwest::Client,
@@ -100,7 +37,20 @@ async fn post(
 #[tokio::test]
 #[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
 async fn every_fixture_posted_over_http_is_in_the_table() {
-    let watch = Watch::start();
+    let env = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"))
+    };
+    let mut vars = vec![("WEBHOOK_TOKENS", TOKEN.to_owned())];
+    for name in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "TABLE_NAME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ] {
+        vars.push((name, env(name)));
+    }
+    let watch = Watch::start(&vars, &[], "e2e-watch.log");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -108,18 +58,7 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
     let client = dynamo::client().await;
     let table = std::env::var("TABLE_NAME").unwrap();
 
-    // The first request of each function waits for its build.
-    for provider in Provider::ALL {
-        let mut ready = false;
-        for _ in 0..600 {
-            if let Ok(r) = http.get(watch.url(provider)).send().await {
-                ready = r.status() == 200;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        assert!(ready, "{provider} did not answer its reachability check");
-    }
+    watch.ready(&http).await;
 
     let mut stored = 0;
     for provider in Provider::ALL {
@@ -192,7 +131,7 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
     assert_eq!(json["stored"], 0, "{json}");
 
     // And the sample events work with `cargo lambda invoke`.
-    let port = watch.base.rsplit(':').next().unwrap().to_owned();
+    let port = watch.port.to_string();
     let output = Command::new("cargo")
         .current_dir(repo_root())
         .args([

@@ -4,28 +4,12 @@
 
 mod common;
 
-use common::{answer, counts, read, MemoryTable, Req, TOKEN};
-use ingest::{success_body_var, App, Config, Provider};
+use common::{answer, app_with, counts, read, MemoryTable, Req, TOKEN};
+use ingest::{App, Config, Provider};
 use normalize::Timestamp;
 
 fn app(provider: Provider) -> App<MemoryTable> {
     app_with(provider, &[])
-}
-
-fn app_with(provider: Provider, vars: &[(&str, &str)]) -> App<MemoryTable> {
-    let mut all = vec![("WEBHOOK_TOKENS", TOKEN)];
-    all.extend_from_slice(vars);
-    let config = Config::from_lookup(
-        |k| {
-            all.iter()
-                .rev()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        },
-        success_body_var(provider),
-    )
-    .expect("valid config");
-    App::new(provider, config, MemoryTable::default())
 }
 
 fn sendpulse_batch(n: usize) -> String {

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use common::{answer, counts, read, MemoryTable, Req, TOKEN};
 use ingest::handler::{MAX_EVENTS, MAX_ITEM_BYTES};
 use ingest::item::{item_size, Item, GZIP_BASE64};
-use ingest::{dynamo, success_body_var, App, Config, DynamoTable, Provider};
+use ingest::{dynamo, App, Config, DynamoTable, Provider};
 use normalize::{normalize, Timestamp};
 use std::io::Read as _;
 use std::time::{Duration, Instant};
@@ -26,17 +26,7 @@ fn app_with(provider: Provider, vars: &[(&str, &str)]) -> App<MemoryTable> {
     let tokens = format!("{TOKEN},{OLD_TOKEN}");
     let mut all = vec![("WEBHOOK_TOKENS", tokens.as_str())];
     all.extend_from_slice(vars);
-    let config = Config::from_lookup(
-        |k| {
-            all.iter()
-                .rev()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        },
-        success_body_var(provider),
-    )
-    .expect("valid config");
-    App::new(provider, config, MemoryTable::default())
+    common::app_with(provider, &all)
 }
 
 /// What one request came to: status, the one-line reason (for refusals),

@@ -20,7 +20,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use common::repo_root;
+use common::{free_port, repo_root, Watch};
 use ingest::dynamo;
 use normalize::{normalize, Provider, Timestamp};
 use serde_json::{json, Value};
@@ -39,14 +39,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_port(port: u16) {
@@ -159,84 +151,6 @@ impl Drop for Moto {
         self.kill();
         // Megabytes per run; the server's log stays for a failed run.
         let _ = std::fs::remove_file(&self.recording);
-    }
-}
-
-// ----------------------------------------------------------------- watch
-
-/// `cargo lambda watch` serving the five functions, 4 instances each, not
-/// reloading on changes (others may be editing the tree).
-struct Watch {
-    child: Child,
-    base: String,
-}
-
-impl Watch {
-    fn start(dynamodb: &str) -> Watch {
-        let port = free_port();
-        let mut command = Command::new("cargo");
-        command
-            .current_dir(repo_root())
-            .args([
-                "lambda",
-                "watch",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .args(["--concurrency", "4", "--ignore-changes"]);
-        let vars = [
-            ("WEBHOOK_TOKENS", TOKEN.to_owned()),
-            ("TABLE_NAME", TABLE.to_owned()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "local".into()),
-            ("AWS_SECRET_ACCESS_KEY", "local".into()),
-            ("AWS_REGION", "us-east-1".into()),
-        ];
-        for (name, value) in vars {
-            command.args(["--env-var", &format!("{name}={value}")]);
-        }
-        let log = std::fs::File::create(repo_root().join("target/stress-watch.log")).unwrap();
-        command.stdout(Stdio::null()).stderr(log);
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .expect("`cargo lambda watch` (make installs cargo-lambda into .venv)");
-        Watch {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    fn url(&self, provider: Provider) -> String {
-        format!(
-            "{}/lambda-url/{provider}/webhooks/{provider}?token={TOKEN}",
-            self.base
-        )
-    }
-
-    /// Waits for every function to answer (the first request builds it).
-    async fn ready(&self, http: &reqwest::Client) {
-        for provider in Provider::ALL {
-            let mut ready = false;
-            for _ in 0..3000 {
-                if let Ok(r) = http.get(self.url(provider)).send().await {
-                    ready = r.status() == 200;
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            assert!(ready, "{provider} did not answer its reachability check");
-        }
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.child.wait();
     }
 }
 
@@ -405,8 +319,10 @@ async fn run(
                 done.clone(),
             );
             let http = http.clone();
-            let urls: HashMap<Provider, String> =
-                Provider::ALL.iter().map(|p| (*p, watch.url(*p))).collect();
+            let urls: HashMap<Provider, String> = Provider::ALL
+                .iter()
+                .map(|p| (*p, format!("{}?token={TOKEN}", watch.url(*p))))
+                .collect();
             tokio::spawn(async move {
                 loop {
                     let Some(i) = queue.lock().unwrap().pop_front() else {
@@ -538,7 +454,20 @@ async fn exactly_once_under_load_and_faults() {
     let fault_total = env_usize("STRESS_FAULT_DELIVERIES", 700);
     let concurrency = env_usize("STRESS_CONCURRENCY", 16);
     let mut moto = Moto::start().await;
-    let watch = Watch::start(&moto.endpoint());
+    // 4 instances per function; no reloading (others may be editing the tree).
+    let env = [
+        ("WEBHOOK_TOKENS", TOKEN.to_owned()),
+        ("TABLE_NAME", TABLE.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ];
+    let watch = Watch::start(
+        &env,
+        &["--concurrency", "4", "--ignore-changes"],
+        "stress-watch.log",
+    );
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(concurrency)

@@ -6,11 +6,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use ingest::item::Item;
 use ingest::store::{Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
+use ingest::{success_body_var, App, Config, Provider};
 use lambda_http::{Body, Request};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::Duration;
 
 pub const TOKEN: &str = "test-token";
 
@@ -224,5 +227,100 @@ impl Table for MemoryTable {
             items.insert(id(item), item.clone());
         }
         Ok(left.to_vec())
+    }
+}
+
+/// An app over an in-memory table, configured by `vars` as the environment
+/// would (later values win), with `WEBHOOK_TOKENS` = [`TOKEN`] unless given.
+pub fn app_with(provider: Provider, vars: &[(&str, &str)]) -> App<MemoryTable> {
+    let mut all = vec![("WEBHOOK_TOKENS", TOKEN)];
+    all.extend_from_slice(vars);
+    let config = Config::from_lookup(
+        |k| {
+            all.iter()
+                .rev()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        },
+        success_body_var(provider),
+    )
+    .expect("valid config");
+    App::new(provider, config, MemoryTable::default())
+}
+
+/// A TCP port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `cargo lambda watch` serving the five functions, in its own process
+/// group, stopped with it.
+pub struct Watch {
+    child: Child,
+    pub port: u16,
+}
+
+impl Watch {
+    /// `env`: the functions' environment; `extra`: more watch arguments;
+    /// its log goes to target/<log>.
+    pub fn start(env: &[(&str, String)], extra: &[&str], log: &str) -> Watch {
+        let port = free_port();
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(repo_root())
+            .args([
+                "lambda",
+                "watch",
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .args(extra);
+        for (name, value) in env {
+            command.args(["--env-var", &format!("{name}={value}")]);
+        }
+        let log = std::fs::File::create(repo_root().join("target").join(log)).unwrap();
+        command.stdout(Stdio::null()).stderr(log);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .expect("`cargo lambda watch` (make installs cargo-lambda into .venv)");
+        Watch { child, port }
+    }
+
+    pub fn url(&self, provider: Provider) -> String {
+        format!(
+            "http://127.0.0.1:{}/lambda-url/{provider}/webhooks/{provider}",
+            self.port
+        )
+    }
+
+    /// Waits for every function to answer its reachability check (the
+    /// first request of each builds it).
+    pub async fn ready(&self, http: &reqwest::Client) {
+        for provider in Provider::ALL {
+            let mut ready = false;
+            for _ in 0..3000 {
+                if let Ok(r) = http.get(self.url(provider)).send().await {
+                    ready = r.status() == 200;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            assert!(ready, "{provider} did not answer its reachability check");
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = self.child.wait();
     }
 }
