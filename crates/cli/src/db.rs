@@ -393,7 +393,7 @@ fn value_json(value: &AttributeValue) -> Value {
 
 /// The innermost cause of an error, which is usually the one that says
 /// what happened ("Connection refused (os error 111)").
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = err;
     while let Some(next) = cause.source() {
         cause = next;

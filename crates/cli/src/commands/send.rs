@@ -2,6 +2,7 @@
 //! would, and print the answer.
 
 use super::{out, print_json};
+use crate::db::innermost;
 use crate::error::Fail;
 use crate::SendArgs;
 use bytes::Bytes;
@@ -132,15 +133,6 @@ pub fn token(flag: Option<&str>, env: Option<&str>) -> String {
             })
         })
         .unwrap_or_else(|| DEV_TOKEN.to_owned())
-}
-
-/// The innermost cause of an error ("Connection refused (os error 111)").
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]
