@@ -5,7 +5,7 @@ use crate::auth::{Authenticator, Presented};
 use crate::config::Config;
 use crate::error::Rejection;
 pub use crate::item::MAX_ITEM_BYTES;
-use crate::item::{fit, into_item, to_item};
+use crate::item::{fit, into_item};
 use crate::store::{store_all, StoreError, Stored, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -119,21 +119,18 @@ impl<T: Table> App<T> {
 
         let received_at = Timestamp::now();
         let deadline = started + STORE_DEADLINE;
+        // From here on, a refused body is kept, so nothing is lost.
+        let refuse = |rejection| self.keep(body, rejection, received_at, deadline);
         let events = match normalize(self.provider, body, received_at) {
             Ok(events) => events,
-            Err(error) => {
-                let rejection = Rejection::BadRequest(error);
-                self.keep(body, &rejection, received_at, deadline).await?;
-                return Err(rejection);
-            }
+            Err(error) => return Err(refuse(Rejection::BadRequest(error)).await),
         };
         if events.len() > MAX_EVENTS {
-            let rejection = Rejection::TooManyEvents {
+            let too_many = Rejection::TooManyEvents {
                 count: events.len(),
                 limit: MAX_EVENTS,
             };
-            self.keep(body, &rejection, received_at, deadline).await?;
-            return Err(rejection);
+            return Err(refuse(too_many).await);
         }
         let received = events.len();
         let mut items = Vec::with_capacity(received);
@@ -141,13 +138,12 @@ impl<T: Table> App<T> {
             match fit(into_item(event, self.config.retention_days)) {
                 Ok(item) => items.push(item),
                 Err(size) => {
-                    let rejection = Rejection::EventTooLarge {
+                    let too_large = Rejection::EventTooLarge {
                         index,
                         size,
                         limit: MAX_ITEM_BYTES,
                     };
-                    self.keep(body, &rejection, received_at, deadline).await?;
-                    return Err(rejection);
+                    return Err(refuse(too_large).await);
                 }
             }
         }
@@ -156,39 +152,42 @@ impl<T: Table> App<T> {
             // Retrying cannot help; keep the body and say so, rather than
             // have the provider retry forever.
             Err(refused @ StoreError::Refused(_)) => {
-                let rejection = Rejection::StorageRefused(refused);
-                self.keep(body, &rejection, received_at, deadline).await?;
-                Err(rejection)
+                Err(refuse(Rejection::StorageRefused(refused)).await)
             }
             Err(other) => Err(other.into()),
         }
     }
 
-    /// Nothing is lost: an authenticated body that is refused is kept as an
-    /// `invalid` item with the reason (its `raw` compressed if it must be;
-    /// a redelivery maps to the same item). A body too large even then is
-    /// logged with its size and the id it would have had.
+    /// Keeps a refused body as an `invalid` item with the reason (its `raw`
+    /// compressed if it must be; a redelivery maps to the same item), and
+    /// returns the rejection to answer: the original one, or 503 when the
+    /// body could not be kept, so the provider retries. A body too large
+    /// for one item even compressed is logged with its size and the id it
+    /// would have had.
     async fn keep(
         &self,
         body: &[u8],
-        rejection: &Rejection,
+        rejection: Rejection,
         received_at: Timestamp,
         deadline: Instant,
-    ) -> Result<(), Rejection> {
+    ) -> Rejection {
         let kept = quarantine(self.provider, body, &rejection.to_string(), received_at);
-        match fit(to_item(&kept, self.config.retention_days)) {
+        let event_id = kept.event_id.clone();
+        match fit(into_item(kept, self.config.retention_days)) {
             Ok(item) => {
-                store_all(&self.table, vec![item], deadline).await?;
+                if let Err(error) = store_all(&self.table, vec![item], deadline).await {
+                    return Rejection::StorageUnavailable(error);
+                }
             }
             Err(size) => tracing::warn!(
                 provider = self.provider.as_str(),
-                event_id = kept.event_id,
+                event_id,
                 body_bytes = body.len(),
                 item_bytes = size,
                 "refused body not kept: too large for one item even compressed"
             ),
         }
-        Ok(())
+        rejection
     }
 }
 
