@@ -42,12 +42,12 @@ pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
     s("event_id", event.event_id);
     s("provider", event.provider.as_str().to_owned());
     s("event_type", event.event_type.to_owned());
-    s("occurred_at", event.occurred_at.to_string());
+    s("occurred_at", event.occurred_at.text());
     s(
         "occurred_at_source",
         event.occurred_at_source.as_str().to_owned(),
     );
-    s("received_at", event.received_at.to_string());
+    s("received_at", event.received_at.text());
     s("day_key", event.day_key);
     s("raw", event.raw);
     let optional = [

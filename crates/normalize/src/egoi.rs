@@ -4,11 +4,11 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at, Object};
+use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at};
+use crate::json::{Json, Object};
 use crate::NormalizeError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 const NAME: &str = "egoi";
 
@@ -101,7 +101,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.contact_id = contact
         .and_then(|c| c.get("base"))
         .and_then(|base| match base {
-            Value::Array(ids) => ids.iter().find_map(text),
+            Json::Array(ids) => ids.iter().find_map(text),
             other => text(other),
         });
     let fields = contact_fields(contact);
@@ -133,10 +133,10 @@ pub(crate) fn event(obj: &Object) -> Draft {
 
 /// `contact.fields` is documented as an array of objects; a single object
 /// is read the same way.
-fn contact_fields(contact: Option<&Object>) -> Vec<&Object> {
+fn contact_fields<'a, 'j>(contact: Option<&'a Object<'j>>) -> Vec<&'a Object<'j>> {
     match contact.and_then(|c| c.get("fields")) {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
-        Some(Value::Object(one)) => vec![one],
+        Some(Json::Array(items)) => items.iter().filter_map(Json::as_object).collect(),
+        Some(Json::Object(one)) => vec![one],
         _ => Vec::new(),
     }
 }

@@ -4,9 +4,9 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{email_at, event_name, lookup_key, text_at, time_at, Object};
+use crate::fields::{email_at, event_name, lookup_key, text_at, time_at};
+use crate::json::{Json, Object};
 use crate::{Channel, NormalizeError, UNKNOWN};
-use serde_json::Value;
 
 const NAME: &str = "enkod";
 
@@ -104,8 +104,8 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("template_name", text_at(obj, &["template_name"]));
     d.attr("text", text_at(obj, &["message"]));
     d.attr("group_name", text_at(obj, &["group_name"]));
-    d.attr("groups_ids", obj.get("groups_ids").cloned());
-    d.attr("groups_names", obj.get("groups_names").cloned());
+    d.attr("groups_ids", obj.get("groups_ids").map(Json::to_value));
+    d.attr("groups_names", obj.get("groups_names").map(Json::to_value));
     if is_test(obj) {
         d.attr("test", Some(true));
     }
@@ -119,7 +119,7 @@ fn is_test(obj: &Object) -> bool {
     let placeholder =
         |key: &str| text_at(obj, &[key]).is_some_and(|n| TEST_NUMBERS.contains(&n.as_str()));
     let test_groups = match obj.get("groups_names") {
-        Some(Value::Array(names)) => {
+        Some(Json::Array(names)) => {
             !names.is_empty()
                 && names
                     .iter()

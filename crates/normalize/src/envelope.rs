@@ -1,7 +1,7 @@
 //! Reading a body's envelope: which JSON values in it are events. Array
 //! elements are kept as the exact bytes the provider sent.
 
-use crate::fields::Object;
+use crate::json::Object;
 use crate::NormalizeError;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -10,13 +10,13 @@ use serde_json::Value;
 #[derive(Debug)]
 pub(crate) struct Item<'a> {
     pub raw: &'a str,
-    pub fields: Object,
+    pub fields: Object<'a>,
 }
 
 /// The top level of a body.
 pub(crate) enum Body<'a> {
     Array(Vec<&'a RawValue>),
-    Object(Object),
+    Object(Object<'a>),
 }
 
 /// Reads the top level of `text`; anything but an array or an object is not
@@ -43,28 +43,30 @@ pub(crate) fn objects<'a>(
     elements
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| match serde_json::from_str::<Object>(raw.get()) {
-            Ok(fields) => Ok(Item {
-                raw: raw.get(),
-                fields,
-            }),
-            // An object that still fails to parse is nested too deep.
-            Err(e) if kind_of_raw(raw) == "an object" => {
-                Err(NormalizeError::InvalidJson(format!("{path}[{i}]: {e}")))
-            }
-            Err(_) => Err(NormalizeError::shape(
-                provider,
-                format!(
-                    "{path}[{i}] is {}, expected an event object",
-                    kind_of_raw(raw)
-                ),
-            )),
-        })
+        .map(
+            |(i, raw)| match serde_json::from_str::<Object<'a>>(raw.get()) {
+                Ok(fields) => Ok(Item {
+                    raw: raw.get(),
+                    fields,
+                }),
+                // An object that still fails to parse is nested too deep.
+                Err(e) if kind_of_raw(raw) == "an object" => {
+                    Err(NormalizeError::InvalidJson(format!("{path}[{i}]: {e}")))
+                }
+                Err(_) => Err(NormalizeError::shape(
+                    provider,
+                    format!(
+                        "{path}[{i}] is {}, expected an event object",
+                        kind_of_raw(raw)
+                    ),
+                )),
+            },
+        )
         .collect()
 }
 
 /// The whole body as one event.
-pub(crate) fn whole(text: &str, fields: Object) -> Item<'_> {
+pub(crate) fn whole<'a>(text: &'a str, fields: Object<'a>) -> Item<'a> {
     Item { raw: text, fields }
 }
 

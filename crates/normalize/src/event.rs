@@ -1,12 +1,12 @@
 use crate::envelope::Item;
-use crate::fields::{pruned, Object};
+use crate::fields::pruned;
+use crate::json::Object;
 use crate::{Channel, Provider, Timestamp, INVALID};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 /// One canonical event: the stored item of DESIGN.md, schema_version 1.
 /// Optional attributes are `None` rather than empty strings.
@@ -115,7 +115,7 @@ impl Draft {
         };
         let contact_key = contact_key(provider, &self.email, &self.contact_id, &self.phone);
         Event {
-            event_id: event_id(provider, &item.fields),
+            event_id: event_id(provider, &item.fields, item.raw.len()),
             provider,
             event_type: self.event_type,
             provider_event: self.provider_event,
@@ -155,78 +155,24 @@ fn contact_key(
 }
 
 fn day_key(provider: Provider, at: Timestamp) -> String {
-    format!("{provider}#{}", at.date())
+    let mut key = String::with_capacity(provider.as_str().len() + 11);
+    key.push_str(provider.as_str());
+    key.push('#');
+    key.push_str(std::str::from_utf8(&at.ascii()[..10]).unwrap_or_default());
+    key
 }
 
 /// SHA-256 (hex) of the provider and the canonical JSON of the event
 /// object (keys sorted, no whitespace), so a redelivered event gets the same
 /// id whatever the key order or spacing of the redelivery.
-fn event_id(provider: Provider, fields: &Object) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(provider.as_str().as_bytes());
-    hasher.update(b"\n");
-    write_canonical_object(&mut HashWriter(&mut hasher), fields);
-    hex(&hasher.finalize())
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-// Writes never fail: the sink is a hasher.
-fn write_canonical(out: &mut HashWriter<'_>, value: &Value) {
-    match value {
-        Value::Object(o) => write_canonical_object(out, o),
-        Value::Array(items) => {
-            let _ = out.write_all(b"[");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    let _ = out.write_all(b",");
-                }
-                write_canonical(out, item);
-            }
-            let _ = out.write_all(b"]");
-        }
-        scalar => {
-            let _ = serde_json::to_writer(&mut *out, scalar);
-        }
-    }
-}
-
-fn write_canonical_object(out: &mut HashWriter<'_>, object: &Object) {
-    // serde_json's map iterates in key order unless some crate in the build
-    // enables its `preserve_order` feature; sort only then.
-    let sorted = object.keys().zip(object.keys().skip(1)).all(|(a, b)| a < b);
-    let _ = out.write_all(b"{");
-    if sorted {
-        for (i, (key, value)) in object.iter().enumerate() {
-            write_member(out, i, key, value);
-        }
-    } else {
-        let mut members: Vec<(&String, &Value)> = object.iter().collect();
-        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (i, (key, value)) in members.into_iter().enumerate() {
-            write_member(out, i, key, value);
-        }
-    }
-    let _ = out.write_all(b"}");
-}
-
-fn write_member(out: &mut HashWriter<'_>, index: usize, key: &str, value: &Value) {
-    if index > 0 {
-        let _ = out.write_all(b",");
-    }
-    let _ = serde_json::to_writer(&mut *out, key);
-    let _ = out.write_all(b":");
-    write_canonical(out, value);
+fn event_id(provider: Provider, fields: &Object, raw_len: usize) -> String {
+    // The canonical text is about as long as the raw one: one buffer, one
+    // hash call.
+    let mut canonical = Vec::with_capacity(raw_len + 16);
+    canonical.extend_from_slice(provider.as_str().as_bytes());
+    canonical.push(b'\n');
+    fields.write_canonical(&mut canonical);
+    hex(&Sha256::digest(&canonical))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -4,9 +4,8 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{
-    bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at, Object,
-};
+use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
+use crate::json::{Json, Object};
 use crate::{NormalizeError, UNKNOWN};
 
 const NAME: &str = "flashy";
@@ -73,7 +72,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("url", text_at(f, &["page_url", "link"]));
     d.attr("title", text_at(f, &["page_title"]));
     d.attr("referral", text_at(f, &["referral"]));
-    d.attr("utm", f.get("utm").cloned());
+    d.attr("utm", f.get("utm").map(Json::to_value));
     d.attr("anonymous_id", text_at(f, &["anonymous_id"]));
     d.attr(
         "order_id",
@@ -85,9 +84,9 @@ pub(crate) fn event(obj: &Object) -> Draft {
         "status",
         text_at(f, &["status"]).filter(|_| event_type != "sms.received"),
     );
-    d.attr("content_ids", f.get("content_ids").cloned());
-    d.attr("old", f.get("old").cloned());
-    d.attr("new", f.get("new").cloned());
+    d.attr("content_ids", f.get("content_ids").map(Json::to_value));
+    d.attr("old", f.get("old").map(Json::to_value));
+    d.attr("new", f.get("new").map(Json::to_value));
     // `old`/`new` lose their null values when pruned (`birthday: null` →
     // set); the names of the changed fields are kept apart.
     d.attr("changed_fields", changed_fields(f));
@@ -110,7 +109,7 @@ fn changed_fields(f: &Object) -> Option<Vec<String>> {
     let mut names: Vec<String> = ["old", "new"]
         .iter()
         .filter_map(|k| object_at(f, k))
-        .flat_map(|o| o.keys().cloned())
+        .flat_map(|o| o.iter().map(|(k, _)| k.to_owned()))
         .collect();
     names.sort_unstable();
     names.dedup();

@@ -9,6 +9,7 @@ mod envelope;
 mod error;
 mod event;
 mod fields;
+mod json;
 mod provider;
 mod timestamp;
 mod types;

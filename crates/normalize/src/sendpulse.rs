@@ -5,7 +5,8 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at, Object};
+use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at};
+use crate::json::{Json, Object};
 use crate::NormalizeError;
 use serde_json::{Map, Value};
 
@@ -110,15 +111,15 @@ pub(crate) fn event(obj: &Object) -> Draft {
 
 /// A360 sends variables as `[{"name1": "value1"}, {"name2": "value2"}]`;
 /// they are kept as one map. Anything else is kept as sent.
-fn merged_variables(value: &Value) -> Value {
+fn merged_variables(value: &Json) -> Value {
     match value {
-        Value::Array(items) if items.iter().all(Value::is_object) => {
+        Json::Array(items) if items.iter().all(Json::is_object) => {
             let mut merged = Map::new();
-            for item in items.iter().filter_map(Value::as_object) {
-                merged.extend(item.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for item in items.iter().filter_map(Json::as_object) {
+                merged.extend(item.iter().map(|(k, v)| (k.to_owned(), v.to_value())));
             }
             Value::Object(merged)
         }
-        other => other.clone(),
+        other => other.to_value(),
     }
 }

@@ -5,11 +5,9 @@
 
 use crate::envelope::{self, Body, Item};
 use crate::event::Draft;
-use crate::fields::{
-    bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at, Object,
-};
+use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
+use crate::json::{Json, Object};
 use crate::{NormalizeError, UNKNOWN};
-use serde_json::Value;
 
 const NAME: &str = "supersend";
 
@@ -64,7 +62,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
         "conversation_id",
         text_at(obj, &["conversationId", "conversation_id"]),
     );
-    d.attr("details", obj.get("details").cloned());
+    d.attr("details", obj.get("details").map(Json::to_value));
     // `details` is undocumented; the usual names are lifted when present.
     if let Some(details) = object_at(obj, "details") {
         d.attr("url", text_at(details, &["url", "link"]));
@@ -83,7 +81,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
         d.account_id = text_at(c, &["OrgId", "TeamId"]);
         d.attr("interest", text_at(c, &["interest"]));
         if event_type == "contact.appointment_booked" {
-            d.attr("appointment", c.get("appointment").and_then(Value::as_bool));
+            d.attr("appointment", c.get("appointment").and_then(Json::as_bool));
         }
         d.attr(
             "sender",

@@ -1,0 +1,392 @@
+//! A JSON tree that borrows from the body. Keys and strings without escapes
+//! point into the request text instead of being copied, and an object is a
+//! sorted list of members, so reading one event costs about one allocation
+//! per container instead of several per member (the cost of a
+//! `serde_json::Value`). Objects read like `serde_json`'s default map: keys
+//! in sorted order, and of a repeated key the last one wins.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::fmt;
+
+#[derive(Debug)]
+pub(crate) enum Json<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    /// Borrowed when the body spelled it without escapes.
+    Str(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Object<'a>),
+}
+
+/// A JSON object's members, sorted by key, each key once.
+#[derive(Debug, Default)]
+pub(crate) struct Object<'a> {
+    members: Vec<Member<'a>>,
+}
+
+#[derive(Debug)]
+struct Member<'a> {
+    /// The key's first 8 bytes as a big-endian number: comparing these
+    /// orders most keys without a call to compare whole strings (sorting and
+    /// lookups were a quarter of normalization).
+    prefix: u64,
+    key: Cow<'a, str>,
+    value: Json<'a>,
+}
+
+fn prefix(key: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(bytes)
+}
+
+/// Byte order of keys: a smaller prefix means a smaller key, equal prefixes
+/// need the whole keys.
+fn key_order(prefix_a: u64, a: &str, prefix_b: u64, b: &str) -> Ordering {
+    prefix_a.cmp(&prefix_b).then_with(|| a.cmp(b))
+}
+
+impl<'a> Json<'a> {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object<'a>> {
+        match self {
+            Json::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn is_object(&self) -> bool {
+        matches!(self, Json::Object(_))
+    }
+
+    /// An owned copy, for the parts kept as attributes.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::Str(s) => Value::String(s.as_ref().to_owned()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(o) => Value::Object(o.to_map()),
+        }
+    }
+
+    /// The canonical JSON text of this value (object keys sorted, no
+    /// whitespace, strings escaped as `serde_json` writes them), appended to
+    /// `out`. The same as serializing the equivalent `serde_json::Value`.
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Json::Null => out.extend_from_slice(b"null"),
+            Json::Bool(true) => out.extend_from_slice(b"true"),
+            Json::Bool(false) => out.extend_from_slice(b"false"),
+            Json::Number(n) => write_number(out, n),
+            Json::Str(s) => write_str(out, s),
+            Json::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_canonical(out);
+                }
+                out.push(b']');
+            }
+            Json::Object(o) => o.write_canonical(out),
+        }
+    }
+}
+
+impl<'a> Object<'a> {
+    /// Sorts members read in body order; of a repeated key the last one
+    /// stays.
+    fn from_members(mut members: Vec<Member<'a>>) -> Self {
+        let order = |a: &Member, b: &Member| key_order(a.prefix, &a.key, b.prefix, &b.key);
+        // Some senders already send keys in order.
+        if !members.windows(2).all(|w| order(&w[0], &w[1]).is_lt()) {
+            // Stable: among repeated keys the last in body order comes last.
+            members.sort_by(order);
+            let mut deduped: Vec<Member<'a>> = Vec::with_capacity(members.len());
+            for member in members {
+                match deduped.last_mut() {
+                    Some(last) if last.key == member.key => *last = member,
+                    _ => deduped.push(member),
+                }
+            }
+            members = deduped;
+        }
+        Object { members }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json<'a>> {
+        let key_prefix = prefix(key);
+        self.members
+            .binary_search_by(|m| key_order(m.prefix, &m.key, key_prefix, key))
+            .ok()
+            .map(|i| &self.members[i].value)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Members in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
+        self.members.iter().map(|m| (m.key.as_ref(), &m.value))
+    }
+
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_value()))
+            .collect()
+    }
+
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (i, (key, value)) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, key);
+            out.push(b':');
+            value.write_canonical(out);
+        }
+        out.push(b'}');
+    }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Only `"`, `\` and control characters need escaping; most strings have
+    // none and are copied as they are.
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    let _ = serde_json::to_writer(&mut *out, n);
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonVisitor)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match deserializer.deserialize_map(JsonVisitor)? {
+            Json::Object(o) => Ok(o),
+            // deserialize_map only ever visits a map.
+            _ => Err(serde::de::Error::custom("expected an object")),
+        }
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(n.into()))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Json<'de>, E> {
+        Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Json<'de>, E> {
+        Ok(Json::Str(Cow::Owned(s)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
+        Json::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        while let Some(Key(key)) = map.next_key()? {
+            members.push(Member {
+                prefix: prefix(&key),
+                key,
+                value: map.next_value()?,
+            });
+        }
+        Ok(Json::Object(Object::from_members(members)))
+    }
+}
+
+/// An object key, borrowed when the body spelled it without escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(text: &str) -> String {
+        let json: Json = serde_json::from_str(text).unwrap();
+        let mut out = Vec::new();
+        json.write_canonical(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// What `serde_json::Value` (a sorted map) writes for the same text.
+    fn via_value(text: &str) -> String {
+        serde_json::from_str::<Value>(text).unwrap().to_string()
+    }
+
+    #[test]
+    fn canonical_text_is_what_serde_json_writes() {
+        for text in [
+            r#"{"b": 1, "a": [true, null, 1.5, -3, 18446744073709551615], "c": {"z": "", "y": {}}}"#,
+            r#"{"k": "tab\there \"quoted\" \\ \u0001 \u00e9 é \ud83d\ude00 \/"}"#,
+            r#"{"dup": 1, "x": 0, "dup": 2, "dup": {"dup": "a", "dup": "b"}}"#,
+            r#"{"é": 1, "e": 2, "E": 3, "\u0065\u0301": 4, "": 5}"#,
+            r#"[1e300, 1E-7, 0.1, 100000000000000000000, -0.0, []]"#,
+        ] {
+            assert_eq!(canonical(text), via_value(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_last_repeated_key_wins() {
+        let o: Object = serde_json::from_str(r#"{"a": 1, "a": "two"}"#).unwrap();
+        assert_eq!(o.get("a").and_then(Json::as_str), Some("two"));
+        assert_eq!(Value::Object(o.to_map()), serde_json::json!({"a": "two"}));
+    }
+
+    #[test]
+    fn members_are_sorted_and_unique() {
+        let o: Object = serde_json::from_str(r#"{"b": 1, "a": 2, "c": 3, "a": 4}"#).unwrap();
+        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert!(matches!(o.get("a"), Some(Json::Number(n)) if n.as_u64() == Some(4)));
+        assert!(o.get("d").is_none());
+    }
+
+    #[test]
+    fn keys_sort_in_byte_order_whatever_their_prefixes() {
+        // As JSON text: `\u0000` is a NUL byte inside the key.
+        let keys = [
+            "",
+            "a",
+            r"a\u0000",
+            "ab",
+            "abcdefgh",
+            r"abcdefgh\u0000",
+            "abcdefghi",
+            "b",
+            "é",
+            "ü",
+        ];
+        let members: Vec<String> = keys.iter().rev().map(|k| format!("\"{k}\": 0")).collect();
+        let text = format!("{{{}}}", members.join(","));
+        let o: Object = serde_json::from_str(&text).unwrap();
+        let mut expected: Vec<String> = keys
+            .iter()
+            .map(|k| serde_json::from_str(&format!("\"{k}\"")).unwrap())
+            .collect();
+        expected.sort();
+        let got: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(got, expected);
+        for key in &expected {
+            assert!(o.get(key).is_some(), "{key:?}");
+        }
+        assert!(o.get("abcdefg").is_none());
+    }
+
+    #[test]
+    fn unescaped_strings_are_borrowed() {
+        let o: Object = serde_json::from_str(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#).unwrap();
+        let borrowed = |key: &str| {
+            let m = o.members.iter().find(|m| m.key == key).unwrap();
+            (
+                matches!(m.key, Cow::Borrowed(_)),
+                matches!(m.value, Json::Str(Cow::Borrowed(_))),
+            )
+        };
+        assert_eq!(borrowed("plain"), (true, true));
+        assert_eq!(borrowed("escaped"), (false, false));
+    }
+}
