@@ -1,7 +1,7 @@
 //! The `raw` attribute back to the bytes the provider sent:
 //! `attributes.raw_encoding` is absent (raw is the text), `base64` (a
-//! quarantined body that was not UTF-8), or `gzip+base64` (compressed so the
-//! item fits in 400 KB).
+//! quarantined body that was not UTF-8), or `gzip+base64` (compressed where
+//! that saves a write unit or lets the item fit in 400 KB).
 
 use base64::Engine as _;
 use serde_json::Value;

@@ -4,12 +4,13 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
-use ingest::item::Item;
+use ingest::item::{Item, GZIP_BASE64};
 use ingest::store::{Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
 use ingest::{success_body_var, App, Config, Provider};
 use lambda_http::{Body, Request};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -322,5 +323,30 @@ impl Drop for Watch {
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// The bytes the provider sent, from a stored item's `raw`, whatever its
+/// encoding.
+pub fn raw_bytes(item: &Item) -> Vec<u8> {
+    let raw = item["raw"].as_s().unwrap();
+    let encoding = item
+        .get("attributes")
+        .and_then(|a| a.as_m().ok())
+        .and_then(|a| a.get("raw_encoding"))
+        .and_then(|e| e.as_s().ok())
+        .map(String::as_str);
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+    match encoding {
+        None => raw.as_bytes().to_vec(),
+        Some("base64") => b64(raw),
+        Some(GZIP_BASE64) => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&b64(raw)[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        }
+        Some(other) => panic!("unknown raw_encoding {other}"),
     }
 }
