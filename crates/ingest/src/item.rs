@@ -68,11 +68,13 @@ pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
         }
     }
     if !event.attributes.is_empty() {
-        let map = event
-            .attributes
-            .into_iter()
-            .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v)))
-            .collect();
+        let mut map = HashMap::with_capacity(event.attributes.len());
+        map.extend(
+            event
+                .attributes
+                .into_iter()
+                .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v))),
+        );
         item.insert("attributes".to_owned(), AttributeValue::M(map));
     }
     item.insert(
