@@ -263,13 +263,18 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
-        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+        let mut members = Vec::new();
         while let Some(Key(key)) = map.next_key()? {
             members.push(Member {
                 prefix: prefix(&key),
                 key,
                 value: map.next_value()?,
             });
+        }
+        // A body of many tiny objects must not cost a growth step of spare
+        // members each (64 bytes a member).
+        if members.capacity() > 2 * members.len() {
+            members.shrink_to_fit();
         }
         Ok(Json::Object(Object::from_members(members)))
     }
@@ -374,6 +379,19 @@ mod tests {
             assert!(o.get(key).is_some(), "{key:?}");
         }
         assert!(o.get("abcdefg").is_none());
+    }
+
+    #[test]
+    fn small_objects_keep_no_spare_members() {
+        let array: Json =
+            serde_json::from_str(r#"[{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}]"#).unwrap();
+        let Json::Array(objects) = array else {
+            panic!("an array")
+        };
+        for object in objects.iter().filter_map(Json::as_object) {
+            let members = &object.members;
+            assert!(members.capacity() <= 2 * members.len(), "{members:?}");
+        }
     }
 
     #[test]
