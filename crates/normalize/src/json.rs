@@ -395,6 +395,17 @@ mod tests {
     }
 
     #[test]
+    fn serde_json_marker_keys_are_plain_keys() {
+        // serde_json's own `Value` reads an object with this first key as a
+        // raw value (its `raw_value` feature); here it is just a key.
+        let text = r#"{"$serde_json::private::RawValue": "x", "a": 1}"#;
+        let o: Object = serde_json::from_str(text).unwrap();
+        let marker = o.get("$serde_json::private::RawValue");
+        assert_eq!(marker.and_then(Json::as_str), Some("x"));
+        assert!(o.get("a").is_some());
+    }
+
+    #[test]
     fn unescaped_strings_are_borrowed() {
         let o: Object = serde_json::from_str(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#).unwrap();
         let borrowed = |key: &str| {
