@@ -55,7 +55,7 @@ P ?= flashy
 invoke: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
 
-## Performance figures (see README, "Performance"): prints a table and writes target/bench/summary.json.
+## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: $(TOOLS) build
 	cargo build --release --locked -p bench -p sendpulse
 	$(LOCAL)/with-dynamodb.sh target/release/bench

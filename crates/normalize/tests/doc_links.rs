@@ -189,13 +189,20 @@ fn every_relative_link_resolves() {
                 inside_repo(&doc.parent().expect("in a directory").join(path))
             };
             let Some(file) = file.filter(|f| root.join(f).exists()) else {
-                broken.push(format!("{}: {target}: no such file in the repository", doc.display()));
+                broken.push(format!(
+                    "{}: {target}: no such file in the repository",
+                    doc.display()
+                ));
                 continue;
             };
             if let Some(anchor) = anchor.filter(|_| file.extension().is_some_and(|x| x == "md")) {
                 let linked = std::fs::read_to_string(root.join(&file)).expect("readable");
                 if !anchors(&linked).contains(anchor) {
-                    broken.push(format!("{}: {target}: no heading #{anchor} in {}", doc.display(), file.display()));
+                    broken.push(format!(
+                        "{}: {target}: no heading #{anchor} in {}",
+                        doc.display(),
+                        file.display()
+                    ));
                 }
             }
         }
