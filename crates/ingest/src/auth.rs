@@ -19,6 +19,20 @@ pub struct Presented<'a> {
     pub headers: Option<&'a HeaderMap>,
 }
 
+/// The body of a request that passed authentication. Made only by
+/// [`Authenticator::verify`], so the compiler keeps DESIGN.md's order:
+/// authenticate first, then read.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'r> {
+    body: &'r [u8],
+}
+
+impl<'r> Verified<'r> {
+    pub fn body(&self) -> &'r [u8] {
+        self.body
+    }
+}
+
 impl Authenticator {
     pub fn new(tokens: &[String], allow_unauthenticated: bool) -> Self {
         Authenticator {
@@ -31,6 +45,12 @@ impl Authenticator {
     /// explicitly allowed: every request is refused.
     pub fn refuses_everyone(&self) -> bool {
         self.secrets.is_empty() && !self.allow_unauthenticated
+    }
+
+    /// The request's body, once the request presents a configured secret;
+    /// only a [`Verified`] body can be normalized, stored or kept.
+    pub fn verify<'r>(&self, presented: &Presented<'_>, body: &'r [u8]) -> Option<Verified<'r>> {
+        self.accepts(presented).then_some(Verified { body })
     }
 
     pub fn accepts(&self, presented: &Presented<'_>) -> bool {

@@ -1,24 +1,40 @@
 //! One request: method and size checks, authentication, normalization,
 //! storage, answer. Every answer is JSON; every request logs one line.
+//!
+//! Each member of a body stands alone: an event is stored as an event, and
+//! a member that is not one, is too large for an item, or is refused by
+//! DynamoDB is kept as its own `invalid` item, while the others are stored.
+//! Only a body that is not the provider's envelope at all (or carries too
+//! many members) is refused, and then it is kept whole as one `invalid` item.
 
-use crate::auth::{Authenticator, Presented};
+use crate::auth::{Authenticator, Presented, Verified};
 use crate::config::Config;
 use crate::error::Rejection;
-pub use crate::item::MAX_ITEM_BYTES;
-use crate::item::{fit, into_item};
-use crate::store::{store_all, StoreError, Stored, Table};
+use crate::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
+use crate::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use normalize::{normalize, quarantine, Provider, Timestamp};
+use normalize::{Member, Provider, Timestamp, UNKNOWN};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Events one request may carry: ten times the largest batch a provider
+/// Members one request may carry: ten times the largest batch a provider
 /// documents (SendPulse SMTP, 500), and few enough to store well inside
-/// [`STORE_DEADLINE`] (200 BatchWriteItem calls).
+/// [`STORE_DEADLINE`] (200 BatchWriteItem calls). Counted while the envelope
+/// is read, before any event is built.
 pub const MAX_EVENTS: usize = 5_000;
-/// How long storage may keep retrying: well inside Flashy's 5 s timeout.
+/// When, after arrival, storing a request's items must be done.
 pub const STORE_DEADLINE: Duration = Duration::from_millis(3500);
+/// When, after arrival, keeping what DynamoDB refused must be done: with the
+/// answer's own time this keeps every answer within 4.5 s (Flashy gives up
+/// at 5 s).
+pub const KEEP_DEADLINE: Duration = Duration::from_millis(4300);
+/// How long keeping a refused body may take.
+const KEEP_BUDGET: Duration = Duration::from_millis(1500);
+/// Times a refused item is replaced by a smaller keeping item before the
+/// store gives up on it (event → whole member → summary of the member).
+const KEEP_ROUNDS: usize = 3;
 
 pub struct App<T> {
     pub provider: Provider,
@@ -27,9 +43,40 @@ pub struct App<T> {
     pub table: T,
 }
 
+/// What became of a request's members.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub received: usize,
+    /// Events new to the table.
+    pub stored: usize,
+    /// Events already stored (a redelivery), or repeated within the body.
+    pub duplicates: usize,
+    /// Members kept as `invalid` items.
+    pub quarantined: usize,
+    /// Of those, members kept only in part (too large even for that).
+    pub truncated: usize,
+    /// Events of a type the mapping does not know.
+    pub unknown: usize,
+}
+
 enum Outcome {
     Reachable,
-    Stored { received: usize, stored: Stored },
+    Stored(Counts),
+}
+
+/// One member on its way to the table: the id of the item that holds it,
+/// its text in the body, and what kind of item that is.
+struct Entry<'a> {
+    id: String,
+    raw: &'a [u8],
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Event,
+    Kept,
+    KeptInPart,
 }
 
 impl<T: Table> App<T> {
@@ -60,21 +107,24 @@ impl<T: Table> App<T> {
                     format!(r#"{{"status":"ok","provider":"{provider}"}}"#),
                 )
             }
-            Ok(Outcome::Stored { received, stored }) => {
+            Ok(Outcome::Stored(counts)) => {
                 tracing::info!(
                     request_id,
                     provider,
                     status = 200,
-                    received,
-                    stored = stored.stored,
-                    duplicates = stored.duplicates,
+                    received = counts.received,
+                    stored = counts.stored,
+                    duplicates = counts.duplicates,
+                    quarantined = counts.quarantined,
+                    truncated = counts.truncated,
+                    unknown = counts.unknown,
                     latency_ms,
                     "webhook stored"
                 );
                 let body = self.config.success_body.clone().unwrap_or_else(|| {
                     format!(
-                        r#"{{"received":{received},"stored":{},"duplicates":{}}}"#,
-                        stored.stored, stored.duplicates
+                        r#"{{"received":{},"stored":{},"duplicates":{},"quarantined":{}}}"#,
+                        counts.received, counts.stored, counts.duplicates, counts.quarantined
                     )
                 });
                 json(StatusCode::OK, body)
@@ -113,82 +163,253 @@ impl<T: Table> App<T> {
             query_token: query.and_then(|q| q.first("token")),
             headers: Some(request.headers()),
         };
-        if !self.auth.accepts(&presented) {
-            return Err(Rejection::Unauthorized);
-        }
+        let verified = self
+            .auth
+            .verify(&presented, body)
+            .ok_or(Rejection::Unauthorized)?;
 
         let received_at = Timestamp::now();
-        let deadline = started + STORE_DEADLINE;
-        // From here on, a refused body is kept, so nothing is lost.
-        let refuse = |rejection| self.keep(body, rejection, received_at, deadline);
-        let events = match normalize(self.provider, body, received_at) {
-            Ok(events) => events,
-            Err(error) => return Err(refuse(Rejection::BadRequest(error)).await),
-        };
-        if events.len() > MAX_EVENTS {
-            let too_many = Rejection::TooManyEvents {
-                count: events.len(),
-                limit: MAX_EVENTS,
-            };
-            return Err(refuse(too_many).await);
-        }
-        let received = events.len();
-        let mut items = Vec::with_capacity(received);
-        for (index, event) in events.into_iter().enumerate() {
-            match fit(into_item(event, self.config.retention_days)) {
-                Ok(item) => items.push(item),
-                Err(size) => {
-                    let too_large = Rejection::EventTooLarge {
-                        index,
-                        size,
-                        limit: MAX_ITEM_BYTES,
-                    };
-                    return Err(refuse(too_large).await);
+        // From here on, whatever is not stored as an event is kept.
+        let members =
+            match normalize::members(self.provider, verified.body(), received_at, MAX_EVENTS) {
+                Ok(members) => members,
+                Err(error) => {
+                    let rejection = error.into();
+                    return Err(self
+                        .keep_body(verified, rejection, received_at, started)
+                        .await);
                 }
-            }
+            };
+        let (mut entries, items, unknown) = self.prepare(members, received_at);
+        let deadline = started + STORE_DEADLINE;
+        let written = self
+            .save(&mut entries, items, received_at, deadline, started)
+            .await?;
+        let mut counts = count(&entries, &written);
+        counts.unknown = unknown;
+        Ok(Outcome::Stored(counts))
+    }
+
+    /// Each member's item: the event's, or an `invalid` item for a member
+    /// that is not an event or too large to store as one. Also counts the
+    /// events of unknown type.
+    fn prepare<'a>(
+        &self,
+        members: Vec<Member<'a>>,
+        received_at: Timestamp,
+    ) -> (Vec<Entry<'a>>, Vec<Item>, usize) {
+        let retention = self.config.retention_days;
+        let mut entries = Vec::with_capacity(members.len());
+        let mut items = Vec::with_capacity(members.len());
+        let mut unknown = 0;
+        for member in members {
+            let (raw, kept) = match member {
+                Member::Event { event, raw } => {
+                    let is_unknown = event.event_type == UNKNOWN;
+                    match fit(into_item(event, retention)) {
+                        Ok(item) => {
+                            unknown += usize::from(is_unknown);
+                            entries.push(Entry {
+                                id: event_id(&item).to_owned(),
+                                raw: raw.as_bytes(),
+                                kind: Kind::Event,
+                            });
+                            items.push(item);
+                            continue;
+                        }
+                        Err(size) => {
+                            let reason = format!(
+                                "event is {size} bytes even with raw compressed, over DynamoDB's item limit of {MAX_ITEM_BYTES} bytes"
+                            );
+                            (
+                                raw,
+                                kept_item(
+                                    self.provider,
+                                    raw.as_bytes(),
+                                    &reason,
+                                    received_at,
+                                    retention,
+                                ),
+                            )
+                        }
+                    }
+                }
+                Member::Invalid { raw, reason } => (
+                    raw,
+                    kept_item(
+                        self.provider,
+                        raw.as_bytes(),
+                        &reason.to_string(),
+                        received_at,
+                        retention,
+                    ),
+                ),
+            };
+            entries.push(self.kept_entry(raw.as_bytes(), &kept));
+            items.push(kept.0);
         }
-        match store_all(&self.table, items, deadline).await {
-            Ok(stored) => Ok(Outcome::Stored { received, stored }),
-            // Retrying cannot help; keep the body and say so, rather than
-            // have the provider retry forever.
-            Err(refused @ StoreError::Refused(_)) => {
-                Err(refuse(Rejection::StorageRefused(refused)).await)
-            }
-            Err(other) => Err(other.into()),
+        (entries, items, unknown)
+    }
+
+    fn kept_entry<'a>(&self, raw: &'a [u8], (item, in_part): &(Item, bool)) -> Entry<'a> {
+        if *in_part {
+            tracing::warn!(
+                provider = self.provider.as_str(),
+                event_id = event_id(item),
+                bytes = raw.len(),
+                "member kept only in part: too large for one item even compressed"
+            );
+        }
+        Entry {
+            id: event_id(item).to_owned(),
+            raw,
+            kind: if *in_part {
+                Kind::KeptInPart
+            } else {
+                Kind::Kept
+            },
         }
     }
 
-    /// Keeps a refused body as an `invalid` item with the reason (its `raw`
-    /// compressed if it must be; a redelivery maps to the same item), and
-    /// returns the rejection to answer: the original one, or 503 when the
-    /// body could not be kept, so the provider retries. A body too large
-    /// for one item even compressed is logged with its size and the id it
-    /// would have had.
-    async fn keep(
+    /// Stores the items; an item DynamoDB refuses is replaced by one that
+    /// keeps its member (an event's member whole, a kept member in part) and
+    /// stored in a further round, within the keeping deadline. Returns the
+    /// ids written.
+    async fn save(
         &self,
-        body: &[u8],
-        rejection: Rejection,
+        entries: &mut [Entry<'_>],
+        items: Vec<Item>,
         received_at: Timestamp,
         deadline: Instant,
-    ) -> Rejection {
-        let kept = quarantine(self.provider, body, &rejection.to_string(), received_at);
-        let event_id = kept.event_id.clone();
-        match fit(into_item(kept, self.config.retention_days)) {
-            Ok(item) => {
-                if let Err(error) = store_all(&self.table, vec![item], deadline).await {
-                    return Rejection::StorageUnavailable(error);
-                }
+        started: Instant,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut written = HashSet::new();
+        let mut pending = items;
+        let mut deadline = deadline;
+        for _ in 0..KEEP_ROUNDS {
+            if pending.is_empty() {
+                break;
             }
-            Err(size) => tracing::warn!(
-                provider = self.provider.as_str(),
-                event_id,
-                body_bytes = body.len(),
-                item_bytes = size,
-                "refused body not kept: too large for one item even compressed"
-            ),
+            let stored = store_all(&self.table, pending, deadline).await?;
+            written.extend(stored.written);
+            pending = self.replace_refused(entries, stored.refused, received_at);
+            deadline = deadline.max(started + KEEP_DEADLINE);
         }
-        rejection
+        for item in &pending {
+            tracing::error!(
+                provider = self.provider.as_str(),
+                event_id = event_id(item),
+                "member not kept: DynamoDB refused even its summary"
+            );
+        }
+        Ok(written)
     }
+
+    /// The items that keep the members of refused items, the entries
+    /// updated to point at them.
+    fn replace_refused(
+        &self,
+        entries: &mut [Entry<'_>],
+        refused: Vec<(Item, String)>,
+        received_at: Timestamp,
+    ) -> Vec<Item> {
+        if refused.is_empty() {
+            return Vec::new();
+        }
+        let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, entry) in entries.iter().enumerate() {
+            by_id.entry(entry.id.clone()).or_default().push(index);
+        }
+        let retention = self.config.retention_days;
+        let mut replacements = Vec::new();
+        for (item, reason) in refused {
+            let Some(indexes) = by_id.get(event_id(&item)) else {
+                continue;
+            };
+            let Some(first) = indexes.first().map(|&i| &entries[i]) else {
+                continue;
+            };
+            let (raw, kind) = (first.raw, first.kind);
+            tracing::warn!(
+                provider = self.provider.as_str(),
+                event_id = event_id(&item),
+                reason,
+                "item refused by DynamoDB; its member is kept instead"
+            );
+            let reason = format!("DynamoDB refused the item: {reason}");
+            let kept = match kind {
+                Kind::Event => kept_item(self.provider, raw, &reason, received_at, retention),
+                Kind::Kept => (
+                    kept_summary(self.provider, raw, &reason, received_at, retention),
+                    true,
+                ),
+                Kind::KeptInPart => {
+                    replacements.push(item);
+                    continue;
+                }
+            };
+            for &index in indexes {
+                entries[index] = self.kept_entry(raw, &kept);
+            }
+            replacements.push(kept.0);
+        }
+        replacements
+    }
+
+    /// Keeps a refused body as one `invalid` item with the reason (a
+    /// redelivery maps to the same item), and returns the rejection to
+    /// answer: the original one, or 503 when the body could not be kept, so
+    /// the provider retries.
+    async fn keep_body(
+        &self,
+        verified: Verified<'_>,
+        rejection: Rejection,
+        received_at: Timestamp,
+        started: Instant,
+    ) -> Rejection {
+        let body = verified.body();
+        let retention = self.config.retention_days;
+        let kept = kept_item(
+            self.provider,
+            body,
+            &rejection.to_string(),
+            received_at,
+            retention,
+        );
+        let mut entries = [self.kept_entry(body, &kept)];
+        let deadline = (Instant::now() + KEEP_BUDGET).min(started + KEEP_DEADLINE);
+        match self
+            .save(&mut entries, vec![kept.0], received_at, deadline, started)
+            .await
+        {
+            Ok(_) => rejection,
+            Err(error) => Rejection::StorageUnavailable(error),
+        }
+    }
+}
+
+/// What became of each member, from the kind of item that holds it and
+/// whether this request wrote it.
+fn count(entries: &[Entry<'_>], written: &HashSet<String>) -> Counts {
+    let mut counts = Counts {
+        received: entries.len(),
+        ..Counts::default()
+    };
+    let mut first = HashSet::with_capacity(entries.len());
+    for entry in entries {
+        match entry.kind {
+            Kind::Event if written.contains(&entry.id) && first.insert(entry.id.as_str()) => {
+                counts.stored += 1
+            }
+            Kind::Event => counts.duplicates += 1,
+            Kind::Kept => counts.quarantined += 1,
+            Kind::KeptInPart => {
+                counts.quarantined += 1;
+                counts.truncated += 1;
+            }
+        }
+    }
+    counts
 }
 
 fn json(status: StatusCode, body: String) -> Response<Body> {

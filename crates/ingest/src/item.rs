@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
-use normalize::Event;
+use normalize::{Event, Provider, Timestamp};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -84,6 +84,49 @@ pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
     item
 }
 
+/// How much of a member too large to keep whole is kept: its first 256 KiB,
+/// which fit in an item even base64-encoded.
+pub const KEPT_PREFIX_BYTES: usize = 256 * 1024;
+
+/// The `invalid` item that keeps `bytes` (a body, or a member of one) with
+/// the reason it was not stored as an event: whole, `raw` compressed if it
+/// must be, or else its first [`KEPT_PREFIX_BYTES`] with `truncated`, the
+/// full size and a SHA-256 of all of it. The flag says which.
+pub fn kept_item(
+    provider: Provider,
+    bytes: &[u8],
+    reason: &str,
+    received_at: Timestamp,
+    retention_days: Option<u32>,
+) -> (Item, bool) {
+    let whole = normalize::quarantine(provider, bytes, reason, received_at);
+    if let Ok(item) = fit(into_item(whole, retention_days)) {
+        return (item, false);
+    }
+    let part = normalize::quarantine_part(provider, bytes, reason, received_at, KEPT_PREFIX_BYTES);
+    // The prefix fits unless the reason itself is huge.
+    let item = fit(into_item(part, retention_days))
+        .unwrap_or_else(|_| kept_summary(provider, bytes, reason, received_at, retention_days));
+    (item, true)
+}
+
+/// The smallest `invalid` item for `bytes`: no text of theirs, only their
+/// size and SHA-256, and the reason's first kilobyte. It always fits.
+pub fn kept_summary(
+    provider: Provider,
+    bytes: &[u8],
+    reason: &str,
+    received_at: Timestamp,
+    retention_days: Option<u32>,
+) -> Item {
+    let mut cut = reason.len().min(1024);
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let summary = normalize::quarantine_part(provider, bytes, &reason[..cut], received_at, 0);
+    into_item(summary, retention_days)
+}
+
 /// DynamoDB bills a write by the item's size: one write request unit per
 /// started kilobyte.
 pub fn write_units(size: usize) -> usize {
@@ -105,8 +148,11 @@ pub fn fit(item: Item) -> Result<Item, usize> {
     let mut compressed = compress_raw(&item, Compression::fast());
     let mut compressed_size = compressed.as_ref().map_or(usize::MAX, item_size);
     let fits = |bytes| bytes <= MAX_ITEM_BYTES;
-    if !fits(size) && !fits(compressed_size) {
-        // Squeezing under the limit is worth the slowest, best compression.
+    if !fits(size) && !fits(compressed_size) && compressed_size <= MAX_ITEM_BYTES / 4 * 5 {
+        // Squeezing under the limit is worth the slowest, best compression,
+        // when it is near enough to save: best rarely beats fast by a
+        // quarter, and on a large body it costs a noticeable part of the
+        // answer's time on a small Lambda.
         compressed = compress_raw(&item, Compression::best());
         compressed_size = compressed.as_ref().map_or(usize::MAX, item_size);
     }
@@ -257,7 +303,7 @@ fn value_size(value: &AttributeValue) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use normalize::{normalize, Provider, Timestamp};
+    use normalize::normalize;
 
     fn event(body: &str) -> Event {
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();

@@ -1,22 +1,37 @@
-//! Storing a request's events exactly once, in as few calls as DynamoDB
-//! allows: one BatchGetItem per 100 events to learn which are already
-//! stored, then one BatchWriteItem per 25 new ones. Unprocessed keys and
-//! items, and throttling, are retried with backoff and jitter until a
-//! deadline; what is still unstored then is an error, so the provider
-//! retries the delivery.
+//! Storing a request's items exactly once, in as few calls as DynamoDB
+//! allows: one BatchGetItem per 100 items to learn which are already
+//! stored, then one BatchWriteItem per 25 new ones.
+//!
+//! - Unprocessed keys and items, and throttling, are retried with backoff
+//!   and jitter; every call gets only the time left before the deadline, and
+//!   what is still unstored then is an error, so the provider retries.
+//! - DynamoDB's limits are held here rather than trusted to the server (no
+//!   local server holds them all): at most 25 puts and 100 keys per call, no
+//!   key twice in one call, and each item's size and key lengths are checked
+//!   before it is sent.
+//! - A batch DynamoDB refuses as invalid is split until the items that cause
+//!   it are found; those come back refused with DynamoDB's reason, the rest
+//!   are stored.
 
-use crate::item::Item;
+use crate::item::{item_size, Item, MAX_ITEM_BYTES};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
-use tokio::time::{sleep, Instant};
+use tokio::time::{sleep, timeout_at, Instant};
 
 /// DynamoDB's limits per call.
 pub const MAX_GET_KEYS: usize = 100;
 pub const MAX_WRITE_ITEMS: usize = 25;
+/// DynamoDB's limits per key value: a partition key (of the table or of an
+/// index) and a sort key.
+pub const MAX_PARTITION_KEY_BYTES: usize = normalize::MAX_PARTITION_KEY_BYTES;
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+/// The table's partition key, and the indexes' partition and sort keys.
+const PARTITION_KEYS: [&str; 3] = ["event_id", "contact_key", "day_key"];
+const SORT_KEYS: [&str; 1] = ["occurred_at"];
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -26,10 +41,10 @@ pub enum StoreError {
     #[error("DynamoDB call failed: {0}")]
     Unavailable(String),
     /// Not retryable: DynamoDB refused the request as invalid, so sending
-    /// the same events again would fail the same way.
+    /// the same items again would fail the same way.
     #[error("DynamoDB refused the request: {0}")]
     Refused(String),
-    #[error("{remaining} event(s) still unstored when the storage deadline passed")]
+    #[error("{remaining} item(s) still unstored when the storage deadline passed")]
     Deadline { remaining: usize },
 }
 
@@ -52,12 +67,16 @@ pub trait Table: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Item>, StoreError>> + Send;
 }
 
-/// How many of a request's events were new and how many were already
-/// stored (redeliveries, or repeats within the body).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What became of the items given to [`store_all`].
+#[derive(Debug, Default)]
 pub struct Stored {
-    pub stored: usize,
+    /// Ids of the items this call wrote.
+    pub written: HashSet<String>,
+    /// Items already in the table, or repeated within the call.
     pub duplicates: usize,
+    /// Items refused as invalid, by DynamoDB or by the store's own check of
+    /// DynamoDB's limits, each with the reason; none of them was written.
+    pub refused: Vec<(Item, String)>,
 }
 
 pub fn event_id(item: &Item) -> &str {
@@ -67,7 +86,7 @@ pub fn event_id(item: &Item) -> &str {
     }
 }
 
-/// Stores every item not already in the table.
+/// Stores every item not already in the table, before `deadline`.
 pub async fn store_all<T: Table>(
     table: &T,
     items: Vec<Item>,
@@ -75,10 +94,15 @@ pub async fn store_all<T: Table>(
 ) -> Result<Stored, StoreError> {
     let received = items.len();
     let mut seen = HashSet::with_capacity(received);
-    let unique: Vec<Item> = items
-        .into_iter()
-        .filter(|item| seen.insert(event_id(item).to_owned()))
-        .collect();
+    let mut refused = Vec::new();
+    let mut unique = Vec::with_capacity(received);
+    for item in items {
+        if let Err(reason) = within_limits(&item) {
+            refused.push((item, reason));
+        } else if seen.insert(event_id(&item).to_owned()) {
+            unique.push(item);
+        }
+    }
 
     let ids: Vec<String> = unique.iter().map(|i| event_id(i).to_owned()).collect();
     let existing = lookup_all(table, ids, deadline).await?;
@@ -86,12 +110,45 @@ pub async fn store_all<T: Table>(
         .into_iter()
         .filter(|item| !existing.contains(event_id(item)))
         .collect();
-    let stored = new.len();
-    write_all(table, new, deadline).await?;
+    let mut written: HashSet<String> = new.iter().map(|i| event_id(i).to_owned()).collect();
+    for (item, reason) in write_all(table, new, deadline).await? {
+        written.remove(event_id(&item));
+        refused.push((item, reason));
+    }
     Ok(Stored {
-        stored,
-        duplicates: received - stored,
+        duplicates: received - written.len() - refused.len(),
+        written,
+        refused,
     })
+}
+
+/// Why DynamoDB would refuse `item`, if it would: over the item size limit,
+/// or a key attribute that is empty, not a string, or too long.
+pub fn within_limits(item: &Item) -> Result<(), String> {
+    let size = item_size(item);
+    if size > MAX_ITEM_BYTES {
+        return Err(format!(
+            "item is {size} bytes, over DynamoDB's item limit ({MAX_ITEM_BYTES} bytes with a margin)"
+        ));
+    }
+    let keys = PARTITION_KEYS
+        .iter()
+        .map(|name| (name, MAX_PARTITION_KEY_BYTES))
+        .chain(SORT_KEYS.iter().map(|name| (name, MAX_SORT_KEY_BYTES)));
+    for (name, limit) in keys {
+        match item.get(*name) {
+            None if *name != "event_id" => {}
+            Some(AttributeValue::S(value)) if !value.is_empty() && value.len() <= limit => {}
+            Some(AttributeValue::S(value)) if !value.is_empty() => {
+                return Err(format!(
+                    "key attribute {name} is {} bytes, over DynamoDB's limit of {limit}",
+                    value.len()
+                ))
+            }
+            _ => return Err(format!("key attribute {name} must be a non-empty string")),
+        }
+    }
+    Ok(())
 }
 
 async fn lookup_all<T: Table>(
@@ -107,7 +164,11 @@ async fn lookup_all<T: Table>(
             .chunks(MAX_GET_KEYS)
             .map(<[String]>::to_vec)
             .collect();
-        let results = join_all(chunks.iter().map(|chunk| table.lookup(chunk.clone()))).await;
+        let calls = chunks.iter().map(|chunk| table.lookup(chunk.clone()));
+        let remaining = pending.len();
+        let results = timeout_at(deadline, join_all(calls))
+            .await
+            .map_err(|_| StoreError::Deadline { remaining })?;
         pending = Vec::new();
         for (chunk, result) in chunks.into_iter().zip(results) {
             match result {
@@ -127,33 +188,58 @@ async fn lookup_all<T: Table>(
     Ok(found)
 }
 
+/// Writes `items` in batches; returns those refused as invalid, each with
+/// DynamoDB's reason.
 async fn write_all<T: Table>(
     table: &T,
     items: Vec<Item>,
     deadline: Instant,
-) -> Result<(), StoreError> {
-    let mut pending = items;
+) -> Result<Vec<(Item, String)>, StoreError> {
+    let mut refused = Vec::new();
+    let mut batches = in_batches(items);
     let mut attempt = 0;
-    while !pending.is_empty() {
-        let mut batches: Vec<Vec<Item>> = Vec::new();
-        while !pending.is_empty() {
-            let rest = pending.split_off(pending.len().min(MAX_WRITE_ITEMS));
-            batches.push(std::mem::replace(&mut pending, rest));
-        }
+    while !batches.is_empty() {
         let calls = batches.iter().map(|batch| table.put_batch(batch.clone()));
-        for (batch, result) in batches.iter().zip(join_all(calls).await) {
+        let remaining = batches.iter().map(Vec::len).sum();
+        let results = timeout_at(deadline, join_all(calls))
+            .await
+            .map_err(|_| StoreError::Deadline { remaining })?;
+        let mut retry = Vec::new();
+        let mut narrowed = Vec::new();
+        for (mut batch, result) in batches.into_iter().zip(results) {
             match result {
-                Ok(unprocessed) => pending.extend(unprocessed),
-                Err(StoreError::Throttled(_)) => pending.extend(batch.iter().cloned()),
+                Ok(unprocessed) => retry.extend(unprocessed),
+                Err(StoreError::Throttled(_)) => retry.extend(batch),
+                // One of these items is refused: halve the batch until it
+                // is alone.
+                Err(StoreError::Refused(reason)) if batch.len() == 1 => {
+                    refused.extend(batch.pop().map(|item| (item, reason)));
+                }
+                Err(StoreError::Refused(_)) => {
+                    let half = batch.split_off(batch.len() / 2);
+                    narrowed.push(batch);
+                    narrowed.push(half);
+                }
                 Err(e) => return Err(e),
             }
         }
-        if !pending.is_empty() {
-            backoff(attempt, deadline, pending.len()).await?;
+        if !retry.is_empty() {
+            backoff(attempt, deadline, retry.len() + narrowed.len()).await?;
             attempt += 1;
         }
+        batches = narrowed;
+        batches.extend(in_batches(retry));
     }
-    Ok(())
+    Ok(refused)
+}
+
+fn in_batches(mut items: Vec<Item>) -> Vec<Vec<Item>> {
+    let mut batches = Vec::with_capacity(items.len().div_ceil(MAX_WRITE_ITEMS));
+    while !items.is_empty() {
+        let rest = items.split_off(items.len().min(MAX_WRITE_ITEMS));
+        batches.push(std::mem::replace(&mut items, rest));
+    }
+    batches
 }
 
 /// Sleeps a random time up to 25 ms × 2^attempt (capped at 400 ms; "full
@@ -166,4 +252,68 @@ async fn backoff(attempt: u32, deadline: Instant, remaining: usize) -> Result<()
     }
     sleep(wait).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(pairs: &[(&str, String)]) -> Item {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), AttributeValue::S(v.clone())))
+            .collect()
+    }
+
+    fn event(id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("event_id", id.to_owned()),
+            ("day_key", "flashy#2024-05-01".to_owned()),
+            ("occurred_at", "2024-05-01T12:00:00.000Z".to_owned()),
+        ]
+    }
+
+    #[test]
+    fn items_within_dynamodb_limits_pass() {
+        let mut pairs = event("a");
+        pairs.push(("contact_key", "k".repeat(MAX_PARTITION_KEY_BYTES)));
+        assert_eq!(within_limits(&item(&pairs)), Ok(()));
+    }
+
+    #[test]
+    fn over_long_or_empty_keys_are_refused_before_sending() {
+        for (name, value) in [
+            ("contact_key", "k".repeat(MAX_PARTITION_KEY_BYTES + 1)),
+            ("day_key", "d".repeat(MAX_PARTITION_KEY_BYTES + 1)),
+            ("event_id", "e".repeat(MAX_PARTITION_KEY_BYTES + 1)),
+            ("occurred_at", "o".repeat(MAX_SORT_KEY_BYTES + 1)),
+            ("contact_key", String::new()),
+            ("event_id", String::new()),
+        ] {
+            let mut pairs = event("a");
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            let reason = within_limits(&item(&pairs)).unwrap_err();
+            assert!(reason.contains(name), "{reason}");
+        }
+        let mut no_id = event("a");
+        no_id.retain(|(k, _)| *k != "event_id");
+        assert!(within_limits(&item(&no_id)).is_err());
+    }
+
+    #[test]
+    fn an_item_over_the_size_limit_is_refused_before_sending() {
+        let mut pairs = event("a");
+        pairs.push(("raw", "x".repeat(MAX_ITEM_BYTES)));
+        assert!(within_limits(&item(&pairs))
+            .unwrap_err()
+            .contains("item limit"));
+    }
+
+    #[test]
+    fn batches_hold_at_most_25() {
+        let items: Vec<Item> = (0..51).map(|i| item(&event(&i.to_string()))).collect();
+        let sizes: Vec<usize> = in_batches(items).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 25, 1]);
+    }
 }

@@ -287,16 +287,22 @@ async fn received_at_is_the_time_of_receipt() {
 }
 
 #[tokio::test]
-async fn events_the_table_refuses_get_400_and_the_body_is_kept() {
+async fn events_the_table_refuses_are_each_kept_as_invalid_items_and_answered_200() {
     let app = app(Provider::Sendpulse);
     *app.table.refuse_events.lock().unwrap() = true;
-    let (status, json) = answer(app.handle(Req::post(sendpulse_batch(3)).build()).await);
-    assert_eq!(status, 400, "{json}");
-    assert!(json["error"].as_str().unwrap().contains("the body is kept"));
+    let body = sendpulse_batch(3);
+    let (status, json) = answer(app.handle(Req::post(body.as_str()).build()).await);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["quarantined"], 3, "{json}");
+    assert_eq!(json["stored"], 0, "{json}");
     let items = app.table.items.lock().unwrap();
-    assert_eq!(items.len(), 1);
-    assert_eq!(
-        items.values().next().unwrap()["event_type"].as_s().unwrap(),
-        "invalid"
-    );
+    assert_eq!(items.len(), 3);
+    for item in items.values() {
+        assert_eq!(item["event_type"].as_s().unwrap(), "invalid");
+        let reason = item["attributes"].as_m().unwrap()["reason"].as_s().unwrap();
+        assert!(reason.starts_with("DynamoDB refused the item"), "{reason}");
+        // Each keeps its own member, not the whole body.
+        let raw = item["raw"].as_s().unwrap();
+        assert!(raw.starts_with('{') && body.contains(raw.as_str()), "{raw}");
+    }
 }

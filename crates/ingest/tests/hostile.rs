@@ -9,8 +9,8 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use common::{answer, counts, raw_bytes, read, MemoryTable, Req, TOKEN};
-use ingest::handler::{MAX_EVENTS, MAX_ITEM_BYTES};
-use ingest::item::{item_size, Item, GZIP_BASE64};
+use ingest::handler::MAX_EVENTS;
+use ingest::item::{item_size, Item, GZIP_BASE64, MAX_ITEM_BYTES};
 use ingest::{dynamo, App, Config, DynamoTable, Provider};
 use normalize::{normalize, Timestamp};
 use std::time::{Duration, Instant};
@@ -337,7 +337,17 @@ async fn json_nested_thousands_deep_gets_400_and_is_kept() {
                     seen.reason()
                 );
             } else {
-                panic!("{provider}: {} {}", seen.status, seen.json);
+                // A valid array whose one member is not an event: that
+                // member is kept on its own.
+                assert_eq!(seen.status, 200, "{provider}: {}", seen.json);
+                assert_eq!(seen.json["quarantined"], 1, "{provider}: {}", seen.json);
+                let item = &seen.items[0];
+                assert_eq!(item["event_type"].as_s().unwrap(), "invalid");
+                assert_eq!(
+                    raw_bytes(item),
+                    &body.as_bytes()[1..body.len() - 1],
+                    "{provider}"
+                );
             }
         }
     }
@@ -370,7 +380,7 @@ async fn moderately_nested_attributes_are_stored_within_dynamodb_depth() {
 
 #[tokio::test]
 async fn invalid_utf8_scalars_empty_and_non_json_bodies_get_400_and_are_kept() {
-    let cases: [(&[u8], &str); 16] = [
+    let cases: [(&[u8], &str); 15] = [
         (
             b"\xff\xfe{}",
             "body is not valid UTF-8 (first bad byte at offset 0)",
@@ -401,10 +411,6 @@ async fn invalid_utf8_scalars_empty_and_non_json_bodies_get_400_and_are_kept() {
         (b" \r\n\t ", "body is empty"),
         (b"{\"event\":\"x\"} trailing", "body is not valid JSON"),
         (b"[{\"event\":\"x\"},]", "body is not valid JSON"),
-        (
-            b"[1, 2]",
-            "body is not a flashy webhook: body[0] is a number",
-        ),
         (b"event=open&email=a%40b.example", "body is not valid JSON"),
         (b"<xml><event>open</event></xml>", "body is not valid JSON"),
         (b"\x00\x00\x00", "body is not valid JSON"),
@@ -433,15 +439,22 @@ async fn duplicate_keys_take_the_last_value_and_raw_keeps_both() {
 
 #[tokio::test]
 async fn numbers_out_of_range_are_refused_or_kept_as_text_never_mangled_into_dynamodb() {
-    // Beyond f64: not JSON serde_json can read.
+    // Beyond f64: a member serde_json cannot read is kept on its own.
     for body in [
         r#"[{"event":"purchase","value":1e400}]"#,
         r#"[{"event":"purchase","value":-1e400}]"#,
     ] {
         let app = app(Provider::Flashy);
         let seen = send(&app, Req::post(body)).await;
-        seen.refused(400, "body is not valid JSON: body[0]: number out of range");
-        assert_eq!(raw_bytes(seen.quarantined()), body.as_bytes());
+        assert_eq!(seen.status, 200, "{}", seen.json);
+        assert_eq!(seen.json["quarantined"], 1);
+        let item = &seen.items[0];
+        let reason = item["attributes"].as_m().unwrap()["reason"].as_s().unwrap();
+        assert!(
+            reason.starts_with("body[0] cannot be read: number out of range"),
+            "{reason}"
+        );
+        assert_eq!(raw_bytes(item), &body.as_bytes()[1..body.len() - 1]);
     }
     // Readable, but beyond what DynamoDB can store as N: kept as text; ids
     // beyond u64 become their decimal text. Stored, with raw as sent.
@@ -641,24 +654,56 @@ async fn huge_strings_are_stored_intact_with_raw_compressed() {
 }
 
 #[tokio::test]
-async fn huge_strings_that_cannot_fit_get_413_and_are_kept_or_logged() {
+async fn events_too_large_for_an_item_are_kept_whole_or_in_part_beside_the_others() {
     // 260 KB of noise twice (URL attribute + raw): over the limit even with
-    // raw compressed. Refused with 413; the body alone compresses into a
-    // quarantine item, so it is kept.
-    let body = huge_click(260_000, false);
+    // raw compressed. The member alone fits a quarantine item: kept whole.
+    let click = huge_click(260_000, false);
+    let member = &click[1..click.len() - 1];
+    let body = format!(
+        "[{},{member}]",
+        sendpulse_events(2, "small")[1..].trim_end_matches(']')
+    );
     let app = app(Provider::Sendpulse);
     let seen = send(&app, Req::post(body.as_str())).await;
-    seen.refused(413, "event 0 of the body is ");
-    assert!(seen.reason().contains("even with raw compressed"));
-    assert_eq!(raw_bytes(seen.quarantined()), body.as_bytes());
-    // 600 KB of noise: not even the body fits. 413, nothing stored, and the
-    // log says so (logs.rs checks the line).
+    assert_eq!(seen.status, 200, "{}", seen.json);
+    assert_eq!(counts(&seen.json), (3, 2, 0));
+    assert_eq!(seen.json["quarantined"], 1);
+    let kept: Vec<&Item> = seen
+        .items
+        .iter()
+        .filter(|i| i["event_type"].as_s().unwrap() == "invalid")
+        .collect();
+    assert_eq!(kept.len(), 1);
+    let reason = kept[0]["attributes"].as_m().unwrap()["reason"]
+        .as_s()
+        .unwrap();
+    assert!(reason.starts_with("event is "), "{reason}");
+    assert!(reason.contains("even with raw compressed"), "{reason}");
+    assert_eq!(raw_bytes(kept[0]), member.as_bytes());
+
+    // 600 KB of noise: not even the member fits. Its first 256 KiB are
+    // kept, with its size and SHA-256, marked truncated.
     let body = huge_click(600_000, false);
+    let member = &body.as_bytes()[1..body.len() - 1];
     let other = app_with(Provider::Sendpulse, &[]);
-    send(&other, Req::post(body.as_str()))
-        .await
-        .refused(413, "event 0 of the body is ")
-        .nothing_stored();
+    let seen = send(&other, Req::post(body.as_str())).await;
+    assert_eq!(seen.status, 200, "{}", seen.json);
+    assert_eq!(seen.json["quarantined"], 1);
+    let item = &seen.items[0];
+    let attributes = item["attributes"].as_m().unwrap();
+    assert_eq!(attributes["truncated"], AttributeValue::Bool(true));
+    assert_eq!(
+        attributes["original_bytes"],
+        AttributeValue::N(member.len().to_string())
+    );
+    use sha2::Digest as _;
+    let digest: String = sha2::Sha256::digest(member)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(attributes["sha256"].as_s().unwrap(), &digest);
+    assert_eq!(raw_bytes(item), &member[..256 * 1024]);
+    assert!(item_size(item) <= MAX_ITEM_BYTES);
 }
 
 #[tokio::test]

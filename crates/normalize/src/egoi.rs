@@ -2,7 +2,7 @@
 //! `action_date` (Unix seconds); contact uid in `contact.base[0]`; e-mail and
 //! phone only in `contact.fields` when the webhook was set up to send them.
 
-use crate::envelope::{self, Body, Item};
+use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at};
 use crate::json::{Json, Object};
@@ -18,7 +18,7 @@ struct Envelope<'a> {
     events: Option<&'a RawValue>,
 }
 
-pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
+pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     // Only an object is tried as the envelope: serde would also read a struct
     // from an array, taking its first element as `events`.
     if envelope::first_byte(text) == Some(b'{') {
@@ -26,15 +26,13 @@ pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
             events: Some(events),
         }) = serde_json::from_str::<Envelope>(text)
         {
-            return envelope::raw_array(NAME, events, "events");
+            return envelope::raw_array(NAME, events, "events", limit);
         }
     }
-    match envelope::read(NAME, text)? {
+    match envelope::read(NAME, text, limit)? {
         // Tolerated: the list without its wrapper, or a single event.
-        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
-        Body::Object(fields) if fields.contains_key("action") => {
-            Ok(vec![envelope::whole(text, fields)])
-        }
+        Body::Array(elements) => envelope::objects(elements, "body", limit),
+        Body::Object(fields) if fields.contains_key("action") => Ok(envelope::whole(text, fields)),
         Body::Object(_) => Err(NormalizeError::shape(
             NAME,
             "expected an object with an \"events\" array",

@@ -2,7 +2,7 @@
 //! open"). No time, no contact id. The complaint event is documented with a
 //! Cyrillic first letter; Latin look-alikes are folded before the lookup.
 
-use crate::envelope::{self, Body, Item};
+use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, text_at, time_at};
 use crate::json::{Json, Object};
@@ -15,11 +15,11 @@ const TEST_MESSAGE_UID: &str = "0123456789_012_012_01234";
 /// The phone numbers of enKod's WhatsApp test bodies.
 const TEST_NUMBERS: [&str; 2] = ["70000000000", "71111111111"];
 
-pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
-    match envelope::read(NAME, text)? {
-        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
+    match envelope::read(NAME, text, limit)? {
+        Body::Object(fields) => Ok(envelope::whole(text, fields)),
         // Tolerated: several events in one array.
-        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+        Body::Array(elements) => envelope::objects(elements, "body", limit),
     }
 }
 

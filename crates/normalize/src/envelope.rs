@@ -1,32 +1,50 @@
 //! Reading a body's envelope: which JSON values in it are events. Array
-//! elements are kept as the exact bytes the provider sent.
+//! elements are kept as the exact bytes the provider sent, and each stands
+//! alone: an element that is not an event object is a bad member, not a bad
+//! body.
 
 use crate::json::Object;
 use crate::NormalizeError;
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::fmt;
 
 /// One event object of a body: its original JSON text and its fields.
 #[derive(Debug)]
-pub(crate) struct Item<'a> {
+pub(crate) struct EventObject<'a> {
     pub raw: &'a str,
     pub fields: Object<'a>,
 }
 
+/// One member of a body's envelope, as read: an event object, or what stands in its
+/// place with the reason it is not one.
+pub(crate) type Candidate<'a> = Result<EventObject<'a>, (&'a str, NormalizeError)>;
+
 /// The top level of a body.
 pub(crate) enum Body<'a> {
-    Array(Vec<&'a RawValue>),
+    Array(Elements<'a>),
     Object(Object<'a>),
 }
 
-/// Reads the top level of `text`; anything but an array or an object is not
-/// any provider's shape.
-pub(crate) fn read<'a>(provider: &'static str, text: &'a str) -> Result<Body<'a>, NormalizeError> {
+/// A JSON array's elements, unparsed, with how many there were: only the
+/// first `limit` are held, so a body of a million tiny elements costs
+/// memory for `limit` of them.
+pub(crate) struct Elements<'a> {
+    pub held: Vec<&'a RawValue>,
+    pub count: usize,
+}
+
+/// Reads the top level of `text`, holding at most `limit` array elements;
+/// anything but an array or an object is not any provider's shape.
+pub(crate) fn read<'a>(
+    provider: &'static str,
+    text: &'a str,
+    limit: usize,
+) -> Result<Body<'a>, NormalizeError> {
     match first_byte(text) {
         None => Err(NormalizeError::Empty),
-        Some(b'[') => serde_json::from_str(text)
-            .map(Body::Array)
-            .map_err(|e| NormalizeError::json(&e)),
+        Some(b'[') => elements(text, limit).map(Body::Array),
         Some(b'{') => serde_json::from_str(text)
             .map(Body::Object)
             .map_err(|e| NormalizeError::json(&e)),
@@ -34,40 +52,91 @@ pub(crate) fn read<'a>(provider: &'static str, text: &'a str) -> Result<Body<'a>
     }
 }
 
-/// The events of a JSON array: every element must be an object.
+/// The elements of the JSON array `text`, the whole text checked as JSON.
+fn elements(text: &str, limit: usize) -> Result<Elements<'_>, NormalizeError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let elements = (&mut de)
+        .deserialize_seq(Bounded { limit })
+        .and_then(|elements| de.end().map(|()| elements))
+        .map_err(|e| NormalizeError::json(&e))?;
+    Ok(elements)
+}
+
+/// Collects up to `limit` elements and counts the rest without keeping them.
+struct Bounded {
+    limit: usize,
+}
+
+impl<'de> Visitor<'de> for Bounded {
+    type Value = Elements<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elements<'de>, A::Error> {
+        let mut held = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.limit).min(1024));
+        let mut count = 0;
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            if count < self.limit {
+                held.push(raw);
+            }
+            count += 1;
+        }
+        Ok(Elements { held, count })
+    }
+}
+
+/// Checks that a body's array of events holds no more than `limit` members.
+pub(crate) fn within(elements: &Elements<'_>, limit: usize) -> Result<(), NormalizeError> {
+    if elements.count > limit {
+        return Err(NormalizeError::TooManyEvents {
+            count: elements.count,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The members of a JSON array: each element should be an event object;
+/// one that is not is a bad member with its reason.
 pub(crate) fn objects<'a>(
-    provider: &'static str,
-    elements: Vec<&'a RawValue>,
+    elements: Elements<'a>,
     path: &str,
-) -> Result<Vec<Item<'a>>, NormalizeError> {
-    elements
+    limit: usize,
+) -> Result<Vec<Candidate<'a>>, NormalizeError> {
+    within(&elements, limit)?;
+    Ok(elements
+        .held
         .into_iter()
         .enumerate()
-        .map(
-            |(i, raw)| match serde_json::from_str::<Object<'a>>(raw.get()) {
-                Ok(fields) => Ok(Item {
-                    raw: raw.get(),
-                    fields,
-                }),
-                // An object that still fails to parse is nested too deep.
-                Err(e) if kind_of_raw(raw) == "an object" => {
-                    Err(NormalizeError::InvalidJson(format!("{path}[{i}]: {e}")))
-                }
-                Err(_) => Err(NormalizeError::shape(
-                    provider,
-                    format!(
-                        "{path}[{i}] is {}, expected an event object",
-                        kind_of_raw(raw)
-                    ),
-                )),
-            },
-        )
-        .collect()
+        .map(|(i, raw)| member(raw, path, i))
+        .collect())
+}
+
+fn member<'a>(raw: &'a RawValue, path: &str, i: usize) -> Candidate<'a> {
+    let text = raw.get();
+    match serde_json::from_str::<Object<'a>>(text) {
+        Ok(fields) => Ok(EventObject { raw: text, fields }),
+        // An object that still fails to parse is nested too deep, or holds a
+        // number beyond f64.
+        Err(e) if kind_of_raw(raw) == "an object" => Err((
+            text,
+            NormalizeError::NotAnEvent(format!("{path}[{i}] cannot be read: {e}")),
+        )),
+        Err(_) => Err((
+            text,
+            NormalizeError::NotAnEvent(format!(
+                "{path}[{i}] is {}, expected an event object",
+                kind_of_raw(raw)
+            )),
+        )),
+    }
 }
 
 /// The whole body as one event.
-pub(crate) fn whole<'a>(text: &'a str, fields: Object<'a>) -> Item<'a> {
-    Item { raw: text, fields }
+pub(crate) fn whole<'a>(text: &'a str, fields: Object<'a>) -> Vec<Candidate<'a>> {
+    vec![Ok(EventObject { raw: text, fields })]
 }
 
 /// An error for a body that is a JSON scalar (or not JSON at all).
@@ -112,12 +181,14 @@ pub(crate) fn raw_array<'a>(
     provider: &'static str,
     raw: &'a RawValue,
     path: &str,
-) -> Result<Vec<Item<'a>>, NormalizeError> {
-    let elements: Vec<&'a RawValue> = serde_json::from_str(raw.get()).map_err(|_| {
-        NormalizeError::shape(
+    limit: usize,
+) -> Result<Vec<Candidate<'a>>, NormalizeError> {
+    if first_byte(raw.get()) != Some(b'[') {
+        return Err(NormalizeError::shape(
             provider,
             format!("{path} is {}, expected an array", kind_of_raw(raw)),
-        )
-    })?;
-    objects(provider, elements, path)
+        ));
+    }
+    let elements = elements(raw.get(), limit)?;
+    objects(elements, path, limit)
 }

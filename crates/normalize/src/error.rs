@@ -15,6 +15,11 @@ pub enum NormalizeError {
         provider: &'static str,
         reason: String,
     },
+    /// One member of an otherwise valid envelope is not an event.
+    #[error("{0}")]
+    NotAnEvent(String),
+    #[error("body carries {count} events, over the limit of {limit} per request")]
+    TooManyEvents { count: usize, limit: usize },
 }
 
 impl NormalizeError {

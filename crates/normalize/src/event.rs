@@ -1,4 +1,4 @@
-use crate::envelope::Item;
+use crate::envelope::EventObject;
 use crate::fields::pruned;
 use crate::json::Object;
 use crate::{Channel, Provider, Timestamp, INVALID};
@@ -108,7 +108,12 @@ impl Draft {
         }
     }
 
-    pub fn finish(self, provider: Provider, item: &Item<'_>, received_at: Timestamp) -> Event {
+    pub fn finish(
+        self,
+        provider: Provider,
+        item: &EventObject<'_>,
+        received_at: Timestamp,
+    ) -> Event {
         let (occurred_at, occurred_at_source) = match self.occurred_at {
             Some(at) => (at, TimeSource::Provider),
             None => (received_at, TimeSource::Received),
@@ -145,13 +150,39 @@ fn contact_key(
     contact_id: &Option<String>,
     phone: &Option<String>,
 ) -> Option<String> {
-    if let Some(email) = email {
-        Some(format!("email#{email}"))
+    let key = if let Some(email) = email {
+        format!("email#{email}")
     } else if let Some(id) = contact_id {
-        Some(format!("contact#{provider}#{id}"))
+        format!("contact#{provider}#{id}")
     } else {
-        phone.as_ref().map(|phone| format!("phone#{phone}"))
+        format!("phone#{}", phone.as_ref()?)
+    };
+    Some(bounded_key(key))
+}
+
+/// DynamoDB refuses a partition-key value over 2,048 bytes, in the table and
+/// in each index.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// How much of an over-long key is kept before its hash.
+const KEPT_KEY_BYTES: usize = 1900;
+
+/// `key` itself when DynamoDB can index it; else its first 1,900 bytes (cut
+/// back to a whole character), `#sha256:` and the SHA-256 (hex) of the whole
+/// key, so the event is still stored and found by the same key whenever the
+/// same contact comes again.
+pub fn bounded_key(key: String) -> String {
+    if key.len() <= MAX_PARTITION_KEY_BYTES {
+        return key;
     }
+    let mut cut = KEPT_KEY_BYTES;
+    while !key.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}#sha256:{}",
+        &key[..cut],
+        hex(&Sha256::digest(key.as_bytes()))
+    )
 }
 
 fn day_key(provider: Provider, at: Timestamp) -> String {
@@ -185,31 +216,95 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The id of the `invalid` item that keeps `bytes`: the same for the same
+/// bytes, whether the item holds them whole or in part.
+fn quarantine_id(provider: Provider, bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"invalid\n");
+    hasher.update(provider.as_str().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(bytes);
+    hex(&hasher.finalize())
+}
+
 pub(crate) fn quarantine(
     provider: Provider,
     body: &[u8],
     reason: &str,
     received_at: Timestamp,
 ) -> Event {
-    let mut hasher = Sha256::new();
-    hasher.update(b"invalid\n");
-    hasher.update(provider.as_str().as_bytes());
-    hasher.update(b"\n");
-    hasher.update(body);
     let mut attributes = BTreeMap::new();
     attributes.insert("reason".to_owned(), Value::String(reason.to_owned()));
-    let raw = match std::str::from_utf8(body) {
+    let raw = raw_text(body, &mut attributes);
+    invalid(
+        provider,
+        quarantine_id(provider, body),
+        raw,
+        attributes,
+        received_at,
+    )
+}
+
+/// [`quarantine`] for bytes too large to keep whole: only their first
+/// `keep` bytes (cut back to a whole UTF-8 character when they are text) are
+/// kept as `raw`, with `truncated`, the full size and the SHA-256 of all of
+/// them, so the loss is visible and the original recognisable.
+pub(crate) fn quarantine_part(
+    provider: Provider,
+    bytes: &[u8],
+    reason: &str,
+    received_at: Timestamp,
+    keep: usize,
+) -> Event {
+    let mut attributes = BTreeMap::new();
+    attributes.insert("reason".to_owned(), Value::String(reason.to_owned()));
+    attributes.insert("truncated".to_owned(), Value::Bool(true));
+    attributes.insert("original_bytes".to_owned(), Value::from(bytes.len()));
+    attributes.insert(
+        "sha256".to_owned(),
+        Value::String(hex(&Sha256::digest(bytes))),
+    );
+    let mut end = keep.min(bytes.len());
+    if let Err(e) = std::str::from_utf8(&bytes[..end]) {
+        // Text cut inside a character: end before it. Not text: keep as is.
+        if e.error_len().is_none() {
+            end = e.valid_up_to();
+        }
+    }
+    let raw = raw_text(&bytes[..end], &mut attributes);
+    invalid(
+        provider,
+        quarantine_id(provider, bytes),
+        raw,
+        attributes,
+        received_at,
+    )
+}
+
+/// `bytes` as the `raw` attribute: the text itself, or base64 (noted in
+/// `raw_encoding`) when it is not UTF-8.
+fn raw_text(bytes: &[u8], attributes: &mut BTreeMap<String, Value>) -> String {
+    match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
         Err(_) => {
             attributes.insert(
                 "raw_encoding".to_owned(),
                 Value::String("base64".to_owned()),
             );
-            base64::engine::general_purpose::STANDARD.encode(body)
+            base64::engine::general_purpose::STANDARD.encode(bytes)
         }
-    };
+    }
+}
+
+fn invalid(
+    provider: Provider,
+    event_id: String,
+    raw: String,
+    attributes: BTreeMap<String, Value>,
+    received_at: Timestamp,
+) -> Event {
     Event {
-        event_id: hex(&hasher.finalize()),
+        event_id,
         provider,
         event_type: INVALID,
         provider_event: None,

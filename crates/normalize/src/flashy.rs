@@ -2,7 +2,7 @@
 //! `{"event": ..., "body": {...}}` object. Discriminator `event`; time in
 //! `timestamp` or `created_at` (Unix seconds).
 
-use crate::envelope::{self, Body, Item};
+use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
 use crate::json::{Json, Object};
@@ -10,12 +10,10 @@ use crate::{NormalizeError, UNKNOWN};
 
 const NAME: &str = "flashy";
 
-pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
-    match envelope::read(NAME, text)? {
-        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
-        Body::Object(fields) if fields.contains_key("event") => {
-            Ok(vec![envelope::whole(text, fields)])
-        }
+pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
+    match envelope::read(NAME, text, limit)? {
+        Body::Array(elements) => envelope::objects(elements, "body", limit),
+        Body::Object(fields) if fields.contains_key("event") => Ok(envelope::whole(text, fields)),
         Body::Object(_) => Err(NormalizeError::shape(
             NAME,
             "expected an array of events or an object with an \"event\" field",

@@ -21,46 +21,104 @@ mod sendpulse;
 mod supersend;
 
 pub use error::NormalizeError;
-pub use event::{Event, TimeSource};
+pub use event::{bounded_key, Event, TimeSource, MAX_PARTITION_KEY_BYTES};
 pub use provider::Provider;
 pub use timestamp::Timestamp;
 pub use types::{Channel, CANONICAL_TYPES, INVALID, UNKNOWN};
 
-/// Every canonical event carried by `body`, in body order.
-pub fn normalize(
+/// One member of a body's envelope, normalized on its own account.
+// Nearly every member is an event: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Member<'a> {
+    /// A canonical event, and its exact text in the body.
+    Event { event: Event, raw: &'a str },
+    /// A member that is not an event (not an object, nested too deep): its
+    /// exact text in the body, and why.
+    Invalid {
+        raw: &'a str,
+        reason: NormalizeError,
+    },
+}
+
+/// Every member of `body` in body order, each an event or an invalid member.
+/// `Err` when the body as a whole is not the provider's envelope, or holds
+/// more than `limit` members (counted before any event is built).
+pub fn members(
     provider: Provider,
     body: &[u8],
     received_at: Timestamp,
-) -> Result<Vec<Event>, NormalizeError> {
+    limit: usize,
+) -> Result<Vec<Member<'_>>, NormalizeError> {
     let text = std::str::from_utf8(body).map_err(|e| NormalizeError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
     // A byte-order mark is not JSON, but some senders put one first.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let items = match provider {
-        Provider::Flashy => flashy::split(text)?,
-        Provider::Egoi => egoi::split(text)?,
-        Provider::Enkod => enkod::split(text)?,
-        Provider::Supersend => supersend::split(text)?,
-        Provider::Sendpulse => sendpulse::split(text)?,
+    let candidates = match provider {
+        Provider::Flashy => flashy::split(text, limit)?,
+        Provider::Egoi => egoi::split(text, limit)?,
+        Provider::Enkod => enkod::split(text, limit)?,
+        Provider::Supersend => supersend::split(text, limit)?,
+        Provider::Sendpulse => sendpulse::split(text, limit)?,
     };
-    let mut events = Vec::with_capacity(items.len());
-    for item in items {
-        let draft = match provider {
-            Provider::Flashy => flashy::event(&item.fields),
-            Provider::Egoi => egoi::event(&item.fields),
-            Provider::Enkod => enkod::event(&item.fields),
-            Provider::Supersend => supersend::event(&item.fields),
-            Provider::Sendpulse => sendpulse::event(&item.fields),
+    let mut members = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        let object = match candidate {
+            Ok(object) => object,
+            Err((raw, reason)) => {
+                members.push(Member::Invalid { raw, reason });
+                continue;
+            }
         };
-        events.push(draft.finish(provider, &item, received_at));
+        let draft = match provider {
+            Provider::Flashy => flashy::event(&object.fields),
+            Provider::Egoi => egoi::event(&object.fields),
+            Provider::Enkod => enkod::event(&object.fields),
+            Provider::Supersend => supersend::event(&object.fields),
+            Provider::Sendpulse => sendpulse::event(&object.fields),
+        };
+        let event = draft.finish(provider, &object, received_at);
+        members.push(Member::Event {
+            event,
+            raw: object.raw,
+        });
     }
-    Ok(events)
+    Ok(members)
 }
 
-/// The item kept for a body that could not be understood: nothing is lost,
-/// the raw bytes are stored with the reason, and a redelivery of the same
-/// bytes maps to the same id.
+/// Every canonical event carried by `body`, in body order; `Err` when the
+/// body, or any member of it, is not the provider's shape.
+pub fn normalize(
+    provider: Provider,
+    body: &[u8],
+    received_at: Timestamp,
+) -> Result<Vec<Event>, NormalizeError> {
+    members(provider, body, received_at, usize::MAX)?
+        .into_iter()
+        .map(|member| match member {
+            Member::Event { event, .. } => Ok(event),
+            Member::Invalid { reason, .. } => Err(reason),
+        })
+        .collect()
+}
+
+/// The item kept for a body (or a member of one) that could not be
+/// understood: nothing is lost, the raw bytes are stored with the reason,
+/// and a redelivery of the same bytes maps to the same id.
 pub fn quarantine(provider: Provider, body: &[u8], reason: &str, received_at: Timestamp) -> Event {
     event::quarantine(provider, body, reason, received_at)
+}
+
+/// [`quarantine`] for bytes too large to keep whole: the same id, the first
+/// `keep` bytes as `raw`, and `attributes.truncated`, `original_bytes` and
+/// `sha256` (of all the bytes).
+pub fn quarantine_part(
+    provider: Provider,
+    bytes: &[u8],
+    reason: &str,
+    received_at: Timestamp,
+    keep: usize,
+) -> Event {
+    event::quarantine_part(provider, bytes, reason, received_at, keep)
 }

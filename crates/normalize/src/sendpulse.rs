@@ -3,7 +3,7 @@
 //! (no `event`; the webhook's `title` names them; `execution_date` is
 //! `YYYY-MM-DD HH:MM:SS`, read as UTC).
 
-use crate::envelope::{self, Body, Item};
+use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at};
 use crate::json::{Json, Object};
@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 const NAME: &str = "sendpulse";
 const AUTOMATION_TRIGGERED: &str = "automation.triggered";
 
-pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
-    match envelope::read(NAME, text)? {
-        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
+    match envelope::read(NAME, text, limit)? {
+        Body::Array(elements) => envelope::objects(elements, "body", limit),
         // Tolerated: a single event without its array.
-        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+        Body::Object(fields) => Ok(envelope::whole(text, fields)),
     }
 }
 

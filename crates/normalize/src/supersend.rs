@@ -3,7 +3,7 @@
 //! made through the API send `event`, `timestamp`, `CampaignId`,
 //! `ContactId` and `details`. Both are read.
 
-use crate::envelope::{self, Body, Item};
+use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
 use crate::json::{Json, Object};
@@ -11,11 +11,11 @@ use crate::{NormalizeError, UNKNOWN};
 
 const NAME: &str = "supersend";
 
-pub(crate) fn split(text: &str) -> Result<Vec<Item<'_>>, NormalizeError> {
-    match envelope::read(NAME, text)? {
-        Body::Object(fields) => Ok(vec![envelope::whole(text, fields)]),
+pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
+    match envelope::read(NAME, text, limit)? {
+        Body::Object(fields) => Ok(envelope::whole(text, fields)),
         // Tolerated: several events in one array.
-        Body::Array(elements) => envelope::objects(NAME, elements, "body"),
+        Body::Array(elements) => envelope::objects(elements, "body", limit),
     }
 }
 

@@ -274,12 +274,22 @@ async fn apply(
                 format!("would store {events}, then remove the quarantine item")
             } else {
                 let deadline = tokio::time::Instant::now() + STORE_DEADLINE;
-                let Stored { stored, duplicates } =
-                    store_all(table, items, deadline).await.map_err(|e| {
-                        Fail::new(format!(
-                            "storing the events of quarantined {id} failed (it is kept): {e}"
-                        ))
-                    })?;
+                let Stored {
+                    written,
+                    duplicates,
+                    refused,
+                } = store_all(table, items, deadline).await.map_err(|e| {
+                    Fail::new(format!(
+                        "storing the events of quarantined {id} failed (it is kept): {e}"
+                    ))
+                })?;
+                if let Some((_, reason)) = refused.first() {
+                    return Err(Fail::new(format!(
+                        "DynamoDB refused {} event(s) of quarantined {id} (it is kept): {reason}",
+                        refused.len()
+                    )));
+                }
+                let stored = written.len();
                 tally.events_stored += stored as u64;
                 tally.events_already_stored += duplicates as u64;
                 let removed = remove_quarantined(ctx, &id).await?;

@@ -126,6 +126,9 @@ pub fn counts(json: &serde_json::Value) -> (u64, u64, u64) {
 /// A table in memory that enforces what moto does not (at most 25 puts and
 /// no duplicate keys per BatchWriteItem, at most 100 keys per
 /// BatchGetItem) and can be told to throttle or leave items unprocessed.
+/// A test of one item.
+pub type ItemTest = fn(&Item) -> bool;
+
 #[derive(Default)]
 pub struct MemoryTable {
     pub items: Mutex<HashMap<String, Item>>,
@@ -139,6 +142,11 @@ pub struct MemoryTable {
     /// Refuse (as DynamoDB's ValidationException does) every write that
     /// holds an event other than a quarantined body.
     pub refuse_events: Mutex<bool>,
+    /// Refuse, as a ValidationException, every write holding an item this
+    /// says is invalid (the way DynamoDB refuses a whole batch for one item).
+    pub refuse_item: Mutex<Option<ItemTest>>,
+    /// Never answer: every call hangs (a frozen server).
+    pub stall: Mutex<bool>,
 }
 
 impl MemoryTable {
@@ -146,8 +154,11 @@ impl MemoryTable {
         self.items.lock().unwrap().len()
     }
 
-    fn fault(&self, call: &'static str) -> Result<(), StoreError> {
+    async fn fault(&self, call: &'static str) -> Result<(), StoreError> {
         self.calls.lock().unwrap().push(call);
+        if *self.stall.lock().unwrap() {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         if *self.down.lock().unwrap() {
             return Err(StoreError::Unavailable("connection refused".into()));
         }
@@ -181,7 +192,7 @@ impl Table for MemoryTable {
             ids.len(),
             "duplicate keys in BatchGetItem"
         );
-        self.fault("BatchGetItem")?;
+        self.fault("BatchGetItem").await?;
         let items = self.items.lock().unwrap();
         Ok(Lookup {
             found: ids
@@ -204,7 +215,15 @@ impl Table for MemoryTable {
             batch.len(),
             "duplicate keys in one BatchWriteItem"
         );
-        self.fault("BatchWriteItem")?;
+        self.fault("BatchWriteItem").await?;
+        let refuse_item = *self.refuse_item.lock().unwrap();
+        if let Some(invalid) = refuse_item {
+            if batch.iter().any(invalid) {
+                return Err(StoreError::Refused(
+                    "ValidationException: One or more parameter values were invalid".into(),
+                ));
+            }
+        }
         let quarantined = |item: &Item| {
             item.get("event_type")
                 .and_then(|v| v.as_s().ok())
