@@ -71,8 +71,16 @@ pub async fn run(ctx: &Ctx, args: ContactArgs) -> Result<(), Fail> {
 /// The by_contact partition keys an operator's input stands for (DESIGN.md:
 /// `email#<email>`, `contact#<provider>#<id>`, `phone#<phone>`). A phone
 /// number is looked up with and without its leading `+`, as providers
-/// differ in how they send it.
+/// differ in how they send it. A key over DynamoDB's limit is bounded the
+/// way the events' keys are.
 pub fn contact_keys(input: &str) -> Result<Vec<String>, Fail> {
+    Ok(keys_as_written(input)?
+        .into_iter()
+        .map(normalize::bounded_key)
+        .collect())
+}
+
+fn keys_as_written(input: &str) -> Result<Vec<String>, Fail> {
     let input = input.trim();
     if input.is_empty() {
         return Err(Fail::new(
@@ -146,5 +154,13 @@ mod tests {
         assert!(keys("flashy:").is_err());
         assert!(keys("somebody").unwrap_err().contains("cannot tell"));
         assert!(keys("  ").is_err());
+    }
+
+    #[test]
+    fn an_over_long_address_finds_the_key_its_events_were_stored_under() {
+        let address = format!("{}@example.com", "x".repeat(3_000));
+        let stored = normalize::bounded_key(format!("email#{address}"));
+        assert!(stored.len() <= normalize::MAX_PARTITION_KEY_BYTES);
+        assert_eq!(contact_keys(&address).unwrap(), vec![stored]);
     }
 }
