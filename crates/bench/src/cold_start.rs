@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn lambda_env(command: &mut Command, api: &RuntimeApi) {
+pub(crate) fn lambda_env(command: &mut Command, api: &RuntimeApi) {
     command
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
@@ -35,7 +35,12 @@ pub fn event(n: usize) -> String {
             )
         })
         .collect();
-    let body = format!("[{}]", items.join(","));
+    api_gateway_event(&format!("[{}]", items.join(",")), &tag)
+}
+
+/// `body` POSTed to the SendPulse route with the bench token, as API Gateway
+/// (HTTP API, payload 2.0) hands it to the function.
+pub fn api_gateway_event(body: &str, tag: &str) -> String {
     serde_json::json!({
         "version": "2.0", "routeKey": "$default", "rawPath": "/webhooks/sendpulse",
         "rawQueryString": "token=bench-token", "queryStringParameters": {"token": "bench-token"},
@@ -107,7 +112,7 @@ pub async fn python_function(python: &Path, handler: &Path) -> Duration {
 }
 
 /// Peak resident set (VmHWM) of a running process.
-fn peak_rss(pid: u32) -> Option<u64> {
+pub(crate) fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

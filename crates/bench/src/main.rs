@@ -9,6 +9,7 @@ mod latency;
 mod parse_vs_normalize;
 mod runtime_api;
 mod throughput;
+mod worst_case;
 
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -183,6 +184,45 @@ async fn main() {
                 "≤ 30 MB",
             ));
         }
+    }
+
+    if wanted("worst_case") {
+        eprintln!("bench: worst-case bodies, one fresh function each");
+        let (mut rss, mut answer_ms, mut status) = (Map::new(), Map::new(), Map::new());
+        for case in worst_case::run(&binary).await {
+            let ms = case.answer.map(|d| round(d.as_secs_f64() * 1e3, 1));
+            rss.insert(case.name.into(), json!(case.peak_rss_bytes));
+            answer_ms.insert(case.name.into(), json!(ms));
+            status.insert(
+                case.name.into(),
+                match &case.status {
+                    Ok(code) => json!(code),
+                    Err(why) => json!(why),
+                },
+            );
+            rows.push(row(
+                &format!("worst_case.{}", case.name),
+                format!(
+                    "{} {}  {}  {}  ({}, {} B)",
+                    if case.within_target() { "✓" } else { "✗" },
+                    case.peak_rss_bytes.map_or("RSS ?".into(), |b| format!(
+                        "{:.1} MiB",
+                        b as f64 / 1048576.0
+                    )),
+                    ms.map_or("no answer".into(), |ms| format!("{ms:.0} ms")),
+                    match &case.status {
+                        Ok(code) => code.to_string(),
+                        Err(why) => why.clone(),
+                    },
+                    case.shape,
+                    case.body_bytes
+                ),
+                "≤ 128 MiB, answered",
+            ));
+        }
+        summary.insert("worst_case_rss_bytes".into(), Value::Object(rss));
+        summary.insert("worst_case_answer_ms".into(), Value::Object(answer_ms));
+        summary.insert("worst_case_status".into(), Value::Object(status));
     }
 
     if wanted("throughput") {
