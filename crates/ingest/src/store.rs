@@ -16,7 +16,7 @@
 use crate::item::{item_size, Item, MAX_ITEM_BYTES};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
@@ -25,6 +25,11 @@ use tokio::time::{sleep, timeout_at, Instant};
 /// DynamoDB's limits per call.
 pub const MAX_GET_KEYS: usize = 100;
 pub const MAX_WRITE_ITEMS: usize = 25;
+/// Calls of one request in flight at once: enough to store 5,000 events
+/// well inside the deadline, few enough that a large request holds only a
+/// few batches' worth of serialized requests, and spares the table's
+/// throughput for other requests.
+const MAX_IN_FLIGHT: usize = 10;
 /// DynamoDB's limits per key value: a partition key (of the table or of an
 /// index) and a sort key.
 pub const MAX_PARTITION_KEY_BYTES: usize = normalize::MAX_PARTITION_KEY_BYTES;
@@ -188,25 +193,25 @@ async fn lookup_all<T: Table>(
     Ok(found)
 }
 
-/// Writes `items` in batches; returns those refused as invalid, each with
-/// DynamoDB's reason.
+/// Writes `items` in batches, at most [`MAX_IN_FLIGHT`] calls at a time;
+/// returns those refused as invalid, each with DynamoDB's reason.
 async fn write_all<T: Table>(
     table: &T,
     items: Vec<Item>,
     deadline: Instant,
 ) -> Result<Vec<(Item, String)>, StoreError> {
     let mut refused = Vec::new();
-    let mut batches = in_batches(items);
+    let mut queue: VecDeque<Vec<Item>> = in_batches(items).into();
     let mut attempt = 0;
-    while !batches.is_empty() {
-        let calls = batches.iter().map(|batch| table.put_batch(batch.clone()));
-        let remaining = batches.iter().map(Vec::len).sum();
+    while !queue.is_empty() {
+        let wave: Vec<Vec<Item>> = queue.drain(..queue.len().min(MAX_IN_FLIGHT)).collect();
+        let calls = wave.iter().map(|batch| table.put_batch(batch.clone()));
+        let remaining = wave.iter().chain(&queue).map(Vec::len).sum();
         let results = timeout_at(deadline, join_all(calls))
             .await
             .map_err(|_| StoreError::Deadline { remaining })?;
         let mut retry = Vec::new();
-        let mut narrowed = Vec::new();
-        for (mut batch, result) in batches.into_iter().zip(results) {
+        for (mut batch, result) in wave.into_iter().zip(results) {
             match result {
                 Ok(unprocessed) => retry.extend(unprocessed),
                 Err(StoreError::Throttled(_)) => retry.extend(batch),
@@ -217,18 +222,18 @@ async fn write_all<T: Table>(
                 }
                 Err(StoreError::Refused(_)) => {
                     let half = batch.split_off(batch.len() / 2);
-                    narrowed.push(batch);
-                    narrowed.push(half);
+                    queue.push_back(batch);
+                    queue.push_back(half);
                 }
                 Err(e) => return Err(e),
             }
         }
         if !retry.is_empty() {
-            backoff(attempt, deadline, retry.len() + narrowed.len()).await?;
+            let remaining = retry.len() + queue.iter().map(Vec::len).sum::<usize>();
+            backoff(attempt, deadline, remaining).await?;
             attempt += 1;
+            queue.extend(in_batches(retry));
         }
-        batches = narrowed;
-        batches.extend(in_batches(retry));
     }
     Ok(refused)
 }
