@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod fields;
 mod json;
+mod number;
 mod provider;
 mod timestamp;
 mod types;
