@@ -27,6 +27,11 @@ pub use provider::Provider;
 pub use timestamp::Timestamp;
 pub use types::{Channel, CANONICAL_TYPES, INVALID, UNKNOWN};
 
+/// This normalizer's version (the crate's), stored on every item as
+/// `normalizer` so that a re-normalization never lets an older normalizer
+/// overwrite a newer one's work.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Every canonical event carried by `body`, in body order.
 pub fn normalize(
     provider: Provider,
