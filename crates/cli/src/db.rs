@@ -353,6 +353,53 @@ pub fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
     }
 }
 
+/// What a quarantine item kept only in part says about the body it stands
+/// for: the body was too large even for a quarantine item, so `raw` holds
+/// only its first part, marked `attributes.truncated` (BOOL true), with
+/// `attributes.original_bytes` (N) and `attributes.sha256` (S, hex of the
+/// whole body's bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    pub original_bytes: Option<u64>,
+    pub sha256: Option<String>,
+}
+
+impl Truncated {
+    /// `1,234,567 bytes, sha256 9f86…` (what is known of the whole).
+    pub fn describe(&self) -> String {
+        let size = match self.original_bytes {
+            Some(n) => format!("{} bytes", crate::render::thousands(n)),
+            None => "size unknown".to_owned(),
+        };
+        match &self.sha256 {
+            Some(sha) => format!("{size} in full, sha256 {sha}"),
+            None => format!("{size} in full"),
+        }
+    }
+}
+
+/// `Some` for an item kept only in part (see [`Truncated`]).
+pub fn truncated(item: &Item) -> Option<Truncated> {
+    let Some(AttributeValue::M(map)) = item.get("attributes") else {
+        return None;
+    };
+    if map.get("truncated") != Some(&AttributeValue::Bool(true)) {
+        return None;
+    }
+    let original_bytes = match map.get("original_bytes") {
+        Some(AttributeValue::N(n)) => n.parse().ok(),
+        _ => None,
+    };
+    let sha256 = match map.get("sha256") {
+        Some(AttributeValue::S(sha)) => Some(sha.clone()),
+        _ => None,
+    };
+    Some(Truncated {
+        original_bytes,
+        sha256,
+    })
+}
+
 /// An item as JSON: S strings, N numbers, BOOL, NULL, L arrays, M objects
 /// (keys sorted), sets as arrays, binary as base64.
 pub fn item_json(item: &Item) -> Value {

@@ -9,6 +9,7 @@ mod error;
 mod raw;
 mod render;
 mod replan;
+mod version;
 
 use clap::{Args, Parser, Subcommand};
 use error::Fail;
@@ -83,7 +84,10 @@ enum Command {
     /// Items the normalizer could not understand (`invalid`) or map (`unknown`),
     /// grouped by reason and provider event name.
     Quarantine(QuarantineArgs),
-    /// Re-run the current normalizer over stored raw payloads and apply what changed.
+    /// Re-run the current normalizer over stored raw payloads and apply what
+    /// changed. A failed item is listed and the run goes on; the exit status
+    /// is 1 when any failed. Items written by a newer normalizer, and
+    /// quarantine items kept only in part, are left as they are.
     Reprocess(ReprocessArgs),
     /// POST a body to a running endpoint (`make dev` by default).
     Send(SendArgs),
@@ -188,9 +192,18 @@ pub struct ReprocessArgs {
     /// Only items received before this day or time (same forms as --since).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
-    /// Every item, not only `unknown` and `invalid` ones.
+    /// Every item, not only `unknown` and `invalid` ones. Asks for
+    /// confirmation first (unless --yes or --dry-run); refused when there is
+    /// no terminal to ask on.
     #[arg(long)]
     pub all: bool,
+    /// With --all: do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also rewrite a typed event that this normalizer can only read as
+    /// `unknown` (by default it is left as it is, and listed as skipped).
+    #[arg(long)]
+    pub allow_downgrade: bool,
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,

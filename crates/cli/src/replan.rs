@@ -7,13 +7,20 @@
 //! quarantined (`invalid`) body that now normalizes becomes the events its
 //! delivery would have stored, with their own ids; stored through
 //! `store_all`, they cannot duplicate what is already there.
+//!
+//! Left as they are, each with its reason: an item written by a newer
+//! normalizer than this one (its `normalizer` attribute; an item without
+//! one is older than the attribute); a quarantine item kept only in part
+//! (`attributes.truncated`), whose raw is not the whole body; a typed event
+//! this normalizer can only read as `unknown`, unless `allow_downgrade`.
 
-use crate::db::{attr, s, Item};
+use crate::db::{attr, s, truncated, Item};
 use crate::raw;
+use crate::version::Version;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ingest::handler::MAX_EVENTS;
 use ingest::item::{fit, to_item};
-use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID};
+use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID, UNKNOWN};
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +42,23 @@ pub enum Plan {
     Skip(String),
 }
 
-pub fn plan(old: &Item) -> Plan {
+/// How far a re-normalization may go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Rewrite a typed event that this normalizer reads as `unknown`.
+    pub allow_downgrade: bool,
+}
+
+pub fn plan(old: &Item, options: Options) -> Plan {
     match try_plan(old) {
+        Ok(Plan::Rewrite { from, to, .. })
+            if to == UNKNOWN && from != UNKNOWN && from != INVALID && !options.allow_downgrade =>
+        {
+            Plan::Skip(format!(
+                "this normalizer reads it as unknown, not {from}; left as it is \
+                 (--allow-downgrade rewrites it)"
+            ))
+        }
         Ok(plan) => plan,
         Err(reason) => Plan::Skip(reason),
     }
@@ -44,6 +66,14 @@ pub fn plan(old: &Item) -> Plan {
 
 fn try_plan(old: &Item) -> Result<Plan, String> {
     let id = s(old, "event_id").ok_or("no event_id")?;
+    if let Some(part) = truncated(old) {
+        return Err(format!(
+            "kept only in part (truncated: {}); its raw is not the whole body, so it \
+             cannot be re-normalized",
+            part.describe()
+        ));
+    }
+    not_newer_than_this(old)?;
     let provider: Provider = s(old, "provider").ok_or("no provider")?.parse()?;
     let stored_raw = s(old, "raw").ok_or("no raw payload stored")?;
     let bytes = raw::decode(stored_raw, attr(old, "raw_encoding"))?;
@@ -94,6 +124,30 @@ fn try_plan(old: &Item) -> Result<Plan, String> {
     Ok(compare(old, item))
 }
 
+/// Whether the normalizer that wrote `old` is this one or older; an item
+/// without `normalizer` predates the attribute, so it is older.
+fn not_newer_than_this(old: &Item) -> Result<(), String> {
+    let Some(written) = s(old, "normalizer") else {
+        return Ok(());
+    };
+    let this = normalize::VERSION;
+    let Some(this_version) = Version::parse(this) else {
+        return Err(format!(
+            "this normalizer's version {this:?} cannot be compared"
+        ));
+    };
+    match Version::parse(written) {
+        None => Err(format!(
+            "written by normalizer {written:?}, which is not a version; not rewritten"
+        )),
+        Some(version) if version > this_version => Err(format!(
+            "written by normalizer {written}, newer than this one ({this}); not rewritten: \
+             use a webhooks of version {written} or later"
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The one event of a stored event's raw JSON, with the stored id. The raw
 /// is read as a body first (a whole-body event), then as the one element
 /// of a list (an array element, which on its own may not be a valid body,
@@ -138,13 +192,16 @@ fn stored_form(event: &Event, old: &Item) -> Result<Item, usize> {
 }
 
 fn compare(old: &Item, new: Item) -> Plan {
-    // The same payload stored in another encoding (plain before `fit`
-    // compressed what saves a write unit) is not worth a write.
+    // The same event written by an older normalizer, or stored before items
+    // named their normalizer, is not worth a write; nor is the same payload
+    // stored in another encoding (plain before `fit` compressed what saves
+    // a write unit).
+    let same_content = || unstamped(&new) == unstamped(old);
     let same_payload = || match (with_decoded_raw(&new), with_decoded_raw(old)) {
         (Some(new), Some(old)) => new == old,
         _ => false,
     };
-    if &new == old || same_payload() {
+    if &new == old || same_content() || same_payload() {
         return Plan::Unchanged;
     }
     Plan::Rewrite {
@@ -155,11 +212,18 @@ fn compare(old: &Item, new: Item) -> Plan {
     }
 }
 
-/// The item with `raw` as the provider's bytes and no `raw_encoding`;
-/// `None` when the raw cannot be decoded.
+/// The item without the version of the normalizer that wrote it.
+fn unstamped(item: &Item) -> Item {
+    let mut item = item.clone();
+    item.remove("normalizer");
+    item
+}
+
+/// The item with `raw` as the provider's bytes and no `raw_encoding` (nor
+/// `normalizer`); `None` when the raw cannot be decoded.
 fn with_decoded_raw(item: &Item) -> Option<Item> {
     let bytes = raw::decode(s(item, "raw")?, attr(item, "raw_encoding")).ok()?;
-    let mut item = item.clone();
+    let mut item = unstamped(item);
     item.insert(
         "raw".to_owned(),
         AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
@@ -202,6 +266,11 @@ pub fn changes(old: &Item, new: &Item) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plan with the default options.
+    fn plan(old: &Item) -> Plan {
+        super::plan(old, Options::default())
+    }
 
     fn at() -> Timestamp {
         Timestamp::parse("2024-05-01T12:00:00Z").unwrap()
@@ -361,5 +430,137 @@ mod tests {
         let mut item = stored(Provider::Flashy, OPENED).remove(0);
         item.insert("event_id".into(), AttributeValue::S("0".repeat(64)));
         assert!(matches!(plan(&item), Plan::Skip(r) if r.contains("now gives this payload id")));
+    }
+
+    #[test]
+    fn every_item_names_its_normalizer() {
+        for item in stored(Provider::Flashy, OPENED) {
+            assert_eq!(s(&item, "normalizer"), Some(normalize::VERSION));
+        }
+    }
+
+    #[test]
+    fn an_item_from_before_normalizer_was_stored_is_older_and_unchanged_alone() {
+        for mut item in stored(Provider::Flashy, OPENED) {
+            item.remove("normalizer");
+            // Only the stamp differs: not worth a write.
+            assert_eq!(plan(&item), Plan::Unchanged);
+        }
+        // With a real change the stamp comes along.
+        let mut old = as_unknown(stored(Provider::Flashy, OPENED).remove(0));
+        old.remove("normalizer");
+        let Plan::Rewrite { item, changes, .. } = plan(&old) else {
+            panic!("expected a rewrite");
+        };
+        assert_eq!(changes, ["+channel", "~event_type", "+normalizer"]);
+        assert_eq!(s(&item, "normalizer"), Some(normalize::VERSION));
+    }
+
+    fn written_by(version: &str) -> Item {
+        let mut item = as_unknown(stored(Provider::Flashy, OPENED).remove(0));
+        item.insert("normalizer".into(), AttributeValue::S(version.into()));
+        item
+    }
+
+    #[test]
+    fn an_item_written_by_a_newer_normalizer_is_never_rewritten() {
+        let this = Version::parse(normalize::VERSION).unwrap();
+        for newer in ["999.0.0", "0.999.0", "0.1.999", "0.10.0"] {
+            assert!(Version::parse(newer).unwrap() > this, "{newer}");
+            let item = written_by(newer);
+            let Plan::Skip(reason) = plan(&item) else {
+                panic!("{newer}: expected a skip");
+            };
+            assert!(
+                reason.contains(&format!(
+                    "written by normalizer {newer}, newer than this one"
+                )),
+                "{reason}"
+            );
+            let quarantined = to_item(
+                &quarantine(Provider::Flashy, OPENED.as_bytes(), "old", at()),
+                None,
+            );
+            let mut quarantined = quarantined;
+            quarantined.insert("normalizer".into(), AttributeValue::S(newer.into()));
+            assert!(
+                matches!(plan(&quarantined), Plan::Skip(r) if r.contains("newer than this one"))
+            );
+        }
+        for older in ["0.0.9", "0.1.0-rc.1", normalize::VERSION] {
+            assert!(
+                matches!(plan(&written_by(older)), Plan::Rewrite { .. }),
+                "{older}"
+            );
+        }
+        let Plan::Skip(reason) = plan(&written_by("latest")) else {
+            panic!("expected a skip");
+        };
+        assert!(
+            reason.contains("\"latest\", which is not a version"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_typed_event_is_not_turned_into_unknown_unless_asked() {
+        // What an item looks like when this normalizer maps the event to
+        // `unknown` but an item says otherwise (a mapping rolled back).
+        let unknown =
+            r#"[{"event":"brand_new_thing","email":"u@example.com","created_at":1714568400}]"#;
+        let mut typed = stored(Provider::Flashy, unknown).remove(0);
+        assert_eq!(s(&typed, "event_type"), Some("unknown"));
+        typed.insert(
+            "event_type".into(),
+            AttributeValue::S("email.opened".into()),
+        );
+        typed.insert("channel".into(), AttributeValue::S("email".into()));
+        let Plan::Skip(reason) = plan(&typed) else {
+            panic!("expected a skip");
+        };
+        assert!(
+            reason.contains("reads it as unknown, not email.opened"),
+            "{reason}"
+        );
+        assert!(reason.contains("--allow-downgrade"), "{reason}");
+        let allowed = super::plan(
+            &typed,
+            Options {
+                allow_downgrade: true,
+            },
+        );
+        let Plan::Rewrite { from, to, .. } = allowed else {
+            panic!("expected a rewrite");
+        };
+        assert_eq!((from.as_str(), to.as_str()), ("email.opened", "unknown"));
+    }
+
+    #[test]
+    fn a_quarantine_item_kept_only_in_part_is_skipped() {
+        let body = format!(r#"[{{"event":"purchase","note":"{}"}}]"#, "x".repeat(100));
+        let mut item = to_item(
+            &quarantine(Provider::Flashy, &body.as_bytes()[..40], "too large", at()),
+            None,
+        );
+        let Some(AttributeValue::M(attributes)) = item.get_mut("attributes") else {
+            panic!("attributes");
+        };
+        attributes.insert("truncated".into(), AttributeValue::Bool(true));
+        attributes.insert(
+            "original_bytes".into(),
+            AttributeValue::N(body.len().to_string()),
+        );
+        attributes.insert("sha256".into(), AttributeValue::S("ab".repeat(32)));
+        let Plan::Skip(reason) = plan(&item) else {
+            panic!("expected a skip");
+        };
+        assert!(
+            reason.starts_with(&format!(
+                "kept only in part (truncated: {} bytes in full, sha256 abab",
+                body.len()
+            )),
+            "{reason}"
+        );
+        assert!(reason.ends_with("cannot be re-normalized"), "{reason}");
     }
 }

@@ -569,7 +569,7 @@ async fn reprocess_retypes_unknown_events_in_place() {
     // AND running again changes nothing
     let again = reprocess(&[], &window);
     assert_eq!(again["summary"]["candidates"], json!(0));
-    let everything = reprocess(&["--all"], &window);
+    let everything = reprocess(&["--all", "--yes"], &window);
     assert_eq!(everything["summary"]["candidates"], json!(2));
     assert_eq!(everything["summary"]["unchanged"], json!(2));
     assert_eq!(everything["changes"], json!([]));
@@ -653,6 +653,312 @@ async fn reprocess_turns_a_quarantined_body_into_its_events_once() {
     let again = reprocess(&["--provider", "egoi"], &window);
     assert_eq!(again["summary"]["candidates"], json!(1));
     assert_eq!(again["summary"]["unchanged"], json!(1));
+}
+
+/// A fault-injecting proxy in front of the local DynamoDB: every request
+/// is passed on, except a PutItem whose body contains `refuse`, which is
+/// answered with a ValidationException. Returns the proxy's URL.
+fn refusing_proxy(refuse: String) -> String {
+    let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("the local DynamoDB");
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for down in listener.incoming().flatten() {
+            let (upstream, refuse) = (upstream.clone(), refuse.clone());
+            std::thread::spawn(move || proxy_one(down, &upstream, &refuse));
+        }
+    });
+    url
+}
+
+/// One request on a connection closed after it (`connection: close`).
+fn proxy_one(down: std::net::TcpStream, upstream: &str, refuse: &str) -> Option<()> {
+    let mut reader = BufReader::new(down.try_clone().ok()?);
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            length = value.trim().parse().ok()?;
+        }
+        if !lower.starts_with("connection:") {
+            head.push_str(&line);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let mut down = down;
+    let put = head
+        .to_ascii_lowercase()
+        .contains("x-amz-target: dynamodb_20120810.putitem");
+    if put && String::from_utf8_lossy(&body).contains(refuse) {
+        let answer = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ValidationException","message":"refused by the test's proxy"}"#;
+        write!(
+            down,
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+            answer.len()
+        )
+        .ok()?;
+        return Some(());
+    }
+    let mut up = std::net::TcpStream::connect(upstream).ok()?;
+    up.write_all(head.as_bytes()).ok()?;
+    up.write_all(b"connection: close\r\n\r\n").ok()?;
+    up.write_all(&body).ok()?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).ok()?;
+    // Whatever the server said, this connection ends here.
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let (head, rest) = response.split_at(split);
+    let head: Vec<&str> = std::str::from_utf8(head)
+        .ok()?
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    down.write_all(head.join("\r\n").as_bytes()).ok()?;
+    down.write_all(b"\r\nconnection: close").ok()?;
+    down.write_all(rest).ok()?;
+    Some(())
+}
+
+/// The item an older normalizer, without this event's mapping, stored.
+fn as_unknown(event: &Event) -> Item {
+    let mut item = to_item(event, None);
+    item.insert("event_type".into(), AttributeValue::S("unknown".into()));
+    item.remove("channel");
+    item
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of make test"]
+async fn reprocess_lists_a_failed_item_and_carries_on() {
+    // GIVEN three unknown events, the write of one of which DynamoDB refuses
+    let d = unique_day();
+    let window = received_on(d);
+    let received = at(&format!("{}T08:00:00Z", day(d)));
+    let n = nonce();
+    let body = format!(
+        r#"[{{"event":"email_automation_opened","contact_id":"a{n}","timestamp":1714557600}},
+            {{"event":"email_automation_clicked","contact_id":"b{n}","timestamp":1714557601}},
+            {{"event":"email_automation_delivered","contact_id":"c{n}","timestamp":1714557602}}]"#
+    );
+    let current = events(Provider::Flashy, &body, received);
+    store(current.iter().map(as_unknown).collect()).await;
+    let refused = current[1].event_id.clone();
+    let proxy = refusing_proxy(refused.clone());
+
+    // WHEN reprocess runs through a DynamoDB that refuses that one write
+    let mut args = vec!["reprocess", "--json"];
+    args.extend(window.iter().map(String::as_str));
+    let out = Command::new(env!("CARGO_BIN_EXE_webhooks"))
+        .args(&args)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &proxy)
+        .output()
+        .unwrap();
+
+    // THEN the other two are retyped, the failure is listed with
+    // DynamoDB's reason, and the exit status says something failed
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("webhooks: 1 item failed (listed as `fail`); the others were applied"),
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the report is printed");
+    assert_eq!(report["summary"]["retyped"], json!(2));
+    assert_eq!(report["summary"]["failed"], json!(1));
+    let failed: Vec<&Value> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == json!("fail"))
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["event_id"], json!(refused));
+    let detail = failed[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("refused by the test's proxy"), "{detail}");
+    for (i, event) in current.iter().enumerate() {
+        let item = get(&event.event_id).await.unwrap();
+        let expected = if i == 1 { "unknown" } else { event.event_type };
+        assert_eq!(s(&item, "event_type"), Some(expected), "event {i}");
+    }
+
+    // AND a second run, with nothing refused, finishes the job
+    let again = reprocess(&[], &window);
+    assert_eq!(again["summary"]["retyped"], json!(1));
+    assert_eq!(get(&refused).await.unwrap(), to_item(&current[1], None));
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of make test"]
+async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
+    let d = unique_day();
+    let window = received_on(d);
+    let received = at(&format!("{}T08:00:00Z", day(d)));
+    let n = nonce();
+
+    // GIVEN a typed event this normalizer reads as unknown (a mapping since
+    // removed), an unknown event written by a newer normalizer, and a
+    // quarantine item kept only in part
+    let mapped_away =
+        format!(r#"[{{"event":"gone_{n}","contact_id":"t{n}","timestamp":1714557600}}]"#);
+    let mapped_away = events(Provider::Flashy, &mapped_away, received).remove(0);
+    assert_eq!(mapped_away.event_type, "unknown");
+    let mut typed = to_item(&mapped_away, None);
+    typed.insert(
+        "event_type".into(),
+        AttributeValue::S("email.opened".into()),
+    );
+    typed.insert("channel".into(), AttributeValue::S("email".into()));
+
+    let later = format!(
+        r#"[{{"event":"email_automation_opened","contact_id":"v{n}","timestamp":1714557600}}]"#
+    );
+    let later = events(Provider::Flashy, &later, received).remove(0);
+    let mut newer = as_unknown(&later);
+    newer.insert("normalizer".into(), AttributeValue::S("0.10.0".into()));
+
+    let whole = format!(
+        r#"{{"events":[{{"action":"email_open","note":"{n}{}"}}]}}"#,
+        "x".repeat(500)
+    );
+    let mut partial = to_item(
+        &quarantine(
+            Provider::Egoi,
+            &whole.as_bytes()[..100],
+            "member 0 too large to keep",
+            received,
+        ),
+        None,
+    );
+    if let Some(AttributeValue::M(attributes)) = partial.get_mut("attributes") {
+        attributes.insert("truncated".into(), AttributeValue::Bool(true));
+        attributes.insert(
+            "original_bytes".into(),
+            AttributeValue::N(whole.len().to_string()),
+        );
+        attributes.insert("sha256".into(), AttributeValue::S(format!("{:064x}", 7)));
+    }
+    let partial_id = s(&partial, "event_id").unwrap().to_owned();
+    store(vec![typed.clone(), newer.clone(), partial.clone()]).await;
+
+    // WHEN reprocess goes over every item of that day
+    let report = reprocess(&["--all", "--yes"], &window);
+
+    // THEN each is skipped with its reason, and none is written
+    let reason = |id: &str| {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["event_id"] == json!(id))
+            .map(|c| {
+                (
+                    c["action"].as_str().unwrap().to_owned(),
+                    c["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no change listed for {id}: {report}"))
+    };
+    let (action, detail) = reason(&mapped_away.event_id);
+    assert_eq!(action, "skip");
+    assert!(
+        detail.contains("reads it as unknown, not email.opened"),
+        "{detail}"
+    );
+    let (action, detail) = reason(&later.event_id);
+    assert_eq!(action, "skip");
+    assert!(
+        detail.contains("written by normalizer 0.10.0, newer than this one"),
+        "{detail}"
+    );
+    let (action, detail) = reason(&partial_id);
+    assert_eq!(action, "skip");
+    assert!(
+        detail.starts_with("kept only in part (truncated: "),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("{} bytes in full", whole.len())),
+        "{detail}"
+    );
+    assert_eq!(report["summary"]["skipped"], json!(3));
+    assert_eq!(get(&mapped_away.event_id).await.unwrap(), typed);
+    assert_eq!(get(&later.event_id).await.unwrap(), newer);
+    assert_eq!(get(&partial_id).await.unwrap(), partial);
+
+    // AND quarantine shows the partial item as truncated
+    let listed = ok_json(&[
+        "quarantine",
+        "--day",
+        &day(d),
+        "--provider",
+        "egoi",
+        "--json",
+    ]);
+    let entry = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["event_id"] == json!(partial_id))
+        .expect("the partial item is listed");
+    assert_eq!(entry["truncated"], json!(true));
+    assert_eq!(entry["original_bytes"], json!(whole.len()));
+    assert_eq!(entry["sha256"], json!(format!("{:064x}", 7)));
+    assert_eq!(listed["truncated"], json!(1));
+
+    // AND asked to, it turns the typed event into what it reads now
+    let downgraded = reprocess(&["--all", "--yes", "--allow-downgrade"], &window);
+    let change = downgraded["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["event_id"] == json!(mapped_away.event_id))
+        .expect("the typed event is listed");
+    assert_eq!(change["action"], json!("retype"));
+    assert_eq!(change["to"], json!("unknown"));
+    assert_eq!(
+        get(&mapped_away.event_id).await.unwrap(),
+        to_item(&mapped_away, None)
+    );
+    assert_eq!(
+        get(&later.event_id).await.unwrap(),
+        newer,
+        "still not rewritten"
+    );
+}
+
+#[test]
+fn reprocess_all_without_a_terminal_needs_yes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_webhooks"))
+        .args(["--endpoint-url", "http://127.0.0.1:9", "reprocess", "--all"])
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("webhooks: reprocess --all re-normalizes every item of table"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no terminal to confirm on: add --yes"),
+        "{stderr}"
+    );
 }
 
 // ----------------------------------------------------------------- errors

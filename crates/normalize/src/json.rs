@@ -90,14 +90,15 @@ impl<'a> Json<'a> {
     }
 
     /// The canonical JSON text of this value (object keys sorted, no
-    /// whitespace, strings escaped as `serde_json` writes them), appended to
-    /// `out`. The same as serializing the equivalent `serde_json::Value`.
+    /// whitespace, strings escaped as `serde_json` writes them, numbers as
+    /// `number` writes them), appended to `out`. The same as serializing
+    /// the equivalent `serde_json::Value` with serde_json 1.0.154.
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
         match self {
             Json::Null => out.extend_from_slice(b"null"),
             Json::Bool(true) => out.extend_from_slice(b"true"),
             Json::Bool(false) => out.extend_from_slice(b"false"),
-            Json::Number(n) => write_number(out, n),
+            Json::Number(n) => crate::number::write_number(out, n),
             Json::Str(s) => write_str(out, s),
             Json::Array(items) => {
                 out.push(b'[');
@@ -183,10 +184,6 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     }
-}
-
-fn write_number(out: &mut Vec<u8>, n: &Number) {
-    let _ = serde_json::to_writer(&mut *out, n);
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
@@ -331,6 +328,24 @@ mod tests {
             r#"[1e300, 1E-7, 0.1, 100000000000000000000, -0.0, []]"#,
         ] {
             assert_eq!(canonical(text), via_value(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Numbers of any valid text, nested, as serde_json 1.0.154 wrote
+        /// them (the release the stored ids were computed with; see
+        /// `number`).
+        #[test]
+        fn numbers_are_written_as_serde_json_1_0_154_wrote_them(
+            numbers in proptest::collection::vec(
+                r"-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?",
+                1..6,
+            ),
+        ) {
+            let text = format!(r#"{{"n":[{}],"o":{{"m":{}}}}}"#, numbers.join(","), numbers[0]);
+            if serde_json::from_str::<Value>(&text).is_ok() {
+                proptest::prop_assert_eq!(canonical(&text), via_value(&text));
+            }
         }
     }
 

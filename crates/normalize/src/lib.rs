@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod fields;
 mod json;
+mod number;
 mod provider;
 mod timestamp;
 mod types;
@@ -25,6 +26,11 @@ pub use event::{bounded_key, Event, TimeSource, MAX_PARTITION_KEY_BYTES};
 pub use provider::Provider;
 pub use timestamp::Timestamp;
 pub use types::{Channel, CANONICAL_TYPES, INVALID, UNKNOWN};
+
+/// This normalizer's version (the crate's), stored on every item as
+/// `normalizer` so that a re-normalization never lets an older normalizer
+/// overwrite a newer one's work.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One member of a body's envelope, normalized on its own account.
 // Nearly every member is an event: boxing it would cost an allocation each.

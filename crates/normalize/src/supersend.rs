@@ -1,7 +1,8 @@
 //! SuperSend: one object per POST. The integration webhook sends `type`,
 //! `CampaignId`, `conversationId` and the full `contact` record; webhooks
 //! made through the API send `event`, `timestamp`, `CampaignId`,
-//! `ContactId` and `details`. Both are read.
+//! `ContactId` and `details` (with the contact's address in
+//! `details.email` when it is there). Both are read.
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
@@ -64,7 +65,8 @@ pub(crate) fn event(obj: &Object) -> Draft {
     );
     d.attr("details", obj.get("details").map(Json::to_value));
     // `details` is undocumented; the usual names are lifted when present.
-    if let Some(details) = object_at(obj, "details") {
+    let details = object_at(obj, "details");
+    if let Some(details) = details {
         d.attr("url", text_at(details, &["url", "link"]));
         d.attr("reason", text_at(details, &["reason", "error"]));
         d.attr(
@@ -87,6 +89,11 @@ pub(crate) fn event(obj: &Object) -> Draft {
             "sender",
             object_at(c, "Sender").and_then(|s| email_at(s, &["email"])),
         );
+    }
+    // An API-created webhook has no `contact` record; its `details` may
+    // carry the contact's address.
+    if d.email.is_none() {
+        d.email = details.and_then(|details| email_at(details, &["email"]));
     }
     d
 }

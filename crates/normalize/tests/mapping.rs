@@ -195,6 +195,31 @@ fn supersend_api_webhooks_name_the_event_in_event() {
 }
 
 #[test]
+fn supersend_api_webhooks_take_the_address_in_details() {
+    let body =
+        br#"{"event": "open", "ContactId": "c1", "details": {"email": " Ann@Example.COM "}}"#;
+    let event = only_event(Provider::Supersend, body);
+    assert_eq!(event.email.as_deref(), Some("ann@example.com"));
+    assert_eq!(event.contact_key.as_deref(), Some("email#ann@example.com"));
+    // Not an address, or not a string: no email, the contact id keys it.
+    for details in [
+        r#"{"email": "n/a"}"#,
+        r#"{"email": 7}"#,
+        r#"{"email": " "}"#,
+        "[]",
+    ] {
+        let body = format!(r#"{{"event": "open", "ContactId": "c1", "details": {details}}}"#);
+        let event = only_event(Provider::Supersend, body.as_bytes());
+        assert_eq!(event.email, None, "{details}");
+        assert_eq!(event.contact_key.as_deref(), Some("contact#supersend#c1"));
+    }
+    // The integration webhook's contact record comes first.
+    let body = br#"{"type": "open", "contact": {"id": "c1", "email": "rec@example.com"}, "details": {"email": "det@example.com"}}"#;
+    let event = only_event(Provider::Supersend, body);
+    assert_eq!(event.email.as_deref(), Some("rec@example.com"));
+}
+
+#[test]
 fn enkod_complaint_maps_with_either_first_letter() {
     for name in [
         "\u{441}omplaint",

@@ -115,6 +115,28 @@ fn scalar() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Text shaped like a JSON number, valid or not: signs, leading zeros,
+/// hundreds of digits, fractions, exponents of any size, stray characters.
+fn number_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        r"-?(0|[1-9][0-9]{0,30})(\.[0-9]{1,30})?([eE][+-]?[0-9]{1,4})?",
+        r"-?[0-9]{19,400}(\.[0-9]{0,40})?",
+        r"-?[0-9]{0,3}\.?[0-9]{0,3}[eE]?[+-]?[0-9]{0,6}",
+        r"[-+0-9.eE]{1,12}",
+        select(vec![
+            "-0",
+            "-0.0",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "4.9e-324",
+            "2.5e-324",
+            "1.7976931348623159e308"
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![3 => select(KEYS).prop_map(str::to_owned), 1 => ".{0,8}"]
 }
@@ -228,6 +250,27 @@ proptest! {
     fn json_like_text_never_panics(p in provider(), body in r#"[\[\]{}",:0-9a-z\\/. \-eu]{0,96}"#) {
         if let Ok(events) = normalize(p, body.as_bytes(), received_at()) {
             assert_well_formed(&events);
+        }
+    }
+
+    /// Any text where a number goes, valid JSON or not: a body that reads
+    /// gives the same well-formed events (and ids) every time.
+    #[test]
+    fn any_number_text_never_panics(
+        p in provider(),
+        numbers in prop::collection::vec(number_text(), 1..4),
+    ) {
+        let list = numbers.join(",");
+        let object = format!(
+            r#"{{"event":"open","action":"email_open","timestamp":{n},"value":{n},"x":[{list},{{"y":[{list}]}}]}}"#,
+            n = numbers[0]
+        );
+        for body in [object.clone(), format!("[{object}]"), format!(r#"{{"events":[{object}]}}"#)] {
+            let first = normalize(p, body.as_bytes(), received_at());
+            if let Ok(events) = &first {
+                assert_well_formed(events);
+            }
+            prop_assert_eq!(&first, &normalize(p, body.as_bytes(), received_at()));
         }
     }
 

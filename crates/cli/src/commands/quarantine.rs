@@ -3,13 +3,17 @@
 //! (`unknown`: stored, waiting for a mapping), grouped so the common
 //! causes stand out.
 //!
+//! An invalid item kept only in part (a body too large even for a
+//! quarantine item: `attributes.truncated`, with the whole body's size and
+//! SHA-256, `raw` its first part) is marked truncated wherever it shows.
+//!
 //! With `--day`, one by_day partition per provider is queried (the index
 //! has no `attributes`, so the reasons of invalid items are then read from
 //! the table by id); without it, the table is scanned.
 
 use super::{out, print_json, providers, Progress};
 use crate::dates::{day_string, parse_day, today};
-use crate::db::{attr, names, s, Ctx, Item, Query, Scan};
+use crate::db::{attr, names, s, truncated, Ctx, Item, Query, Scan};
 use crate::error::Fail;
 use crate::render::{thousands, Table};
 use crate::QuarantineArgs;
@@ -23,6 +27,8 @@ use std::collections::{BTreeMap, HashMap};
 struct Report {
     day: Option<String>,
     invalid: u64,
+    /// Of the invalid items, those kept only in part.
+    truncated: u64,
     unknown: u64,
     groups: Vec<Group>,
     items: Vec<Entry>,
@@ -37,8 +43,15 @@ struct Group {
     /// The reason (invalid) or the provider's event name (unknown).
     detail: String,
     count: u64,
+    /// Of them, kept only in part.
+    #[serde(skip_serializing_if = "is_zero")]
+    truncated: u64,
     last_seen: String,
     latest_event_id: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +64,14 @@ struct Entry {
     provider_event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// Kept only in part: `raw` is the first part of the body.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+    /// The whole body's size and SHA-256 (hex), when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 pub async fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<(), Fail> {
@@ -147,7 +168,7 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
     let get = |item: &Item, name| s(item, name).unwrap_or_default().to_owned();
     let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     let mut entries = Vec::new();
-    let (mut invalid, mut unknown) = (0, 0);
+    let (mut invalid, mut unknown, mut truncated_items) = (0, 0, 0);
     for item in items {
         let event_type = get(item, "event_type");
         let detail = if event_type == INVALID {
@@ -166,6 +187,8 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
             get(item, "provider"),
             get(item, "occurred_at"),
         );
+        let part = (event_type == INVALID).then(|| truncated(item)).flatten();
+        truncated_items += u64::from(part.is_some());
         let group = groups
             .entry((event_type.clone(), provider.clone(), detail.clone()))
             .or_insert_with(|| Group {
@@ -173,10 +196,12 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
                 provider: provider.clone(),
                 detail: detail.clone(),
                 count: 0,
+                truncated: 0,
                 last_seen: String::new(),
                 latest_event_id: String::new(),
             });
         group.count += 1;
+        group.truncated += u64::from(part.is_some());
         if (at.as_str(), id.as_str()) > (group.last_seen.as_str(), group.latest_event_id.as_str()) {
             group.last_seen = at.clone();
             group.latest_event_id = id.clone();
@@ -188,6 +213,9 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
             provider_event: s(item, "provider_event").map(str::to_owned),
             reason: (event_type == INVALID).then(|| detail.clone()),
             event_type,
+            truncated: part.is_some(),
+            original_bytes: part.as_ref().and_then(|p| p.original_bytes),
+            sha256: part.and_then(|p| p.sha256),
         });
     }
     let mut groups: Vec<Group> = groups.into_values().collect();
@@ -209,6 +237,7 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
     Report {
         day,
         invalid,
+        truncated: truncated_items,
         unknown,
         groups,
         items: entries,
@@ -223,8 +252,16 @@ fn human(report: &Report, list_items: bool) -> String {
     if report.invalid + report.unknown == 0 {
         return format!("Nothing in quarantine {scope}.\n");
     }
+    let in_part = if report.truncated > 0 {
+        format!(
+            "; {} kept only in part, truncated",
+            thousands(report.truncated)
+        )
+    } else {
+        String::new()
+    };
     let mut text = format!(
-        "Quarantine {scope}: {} invalid (kept with the reason), {} unknown (no mapping yet)\n",
+        "Quarantine {scope}: {} invalid (kept with the reason{in_part}), {} unknown (no mapping yet)\n",
         thousands(report.invalid),
         thousands(report.unknown)
     );
@@ -237,10 +274,15 @@ fn human(report: &Report, list_items: bool) -> String {
             .left("LAST_SEEN")
             .left("LATEST_EVENT_ID");
         for g in report.groups.iter().filter(|g| g.event_type == event_type) {
+            let detail = if g.truncated > 0 {
+                format!("{} [{} truncated]", g.detail, thousands(g.truncated))
+            } else {
+                g.detail.clone()
+            };
             table.row([
                 thousands(g.count),
                 g.provider.clone(),
-                g.detail.clone(),
+                detail,
                 g.last_seen.clone(),
                 g.latest_event_id.clone(),
             ]);
@@ -263,15 +305,28 @@ fn human(report: &Report, list_items: bool) -> String {
                 e.occurred_at.clone(),
                 e.provider.clone(),
                 e.event_type.clone(),
-                e.reason
-                    .clone()
-                    .or_else(|| e.provider_event.clone())
-                    .unwrap_or_default(),
+                match (&e.reason, e.truncated) {
+                    (Some(reason), true) => format!(
+                        "[truncated: {}] {reason}",
+                        crate::db::Truncated {
+                            original_bytes: e.original_bytes,
+                            sha256: e.sha256.clone(),
+                        }
+                        .describe()
+                    ),
+                    (Some(reason), false) => reason.clone(),
+                    (None, _) => e.provider_event.clone().unwrap_or_default(),
+                },
                 e.event_id.clone(),
             ]);
         }
         text.push('\n');
         text.push_str(&table.render());
+    }
+    if report.truncated > 0 {
+        text.push_str(
+            "\nA truncated item keeps only the first part of the body (raw), the whole body's size and SHA-256; reprocess cannot re-normalize it.",
+        );
     }
     text.push_str(
         "\nInspect one: webhooks show <event_id>. After a normalizer upgrade: webhooks reprocess --dry-run\n",
@@ -282,6 +337,7 @@ fn human(report: &Report, list_items: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
     use ingest::item::to_item;
     use normalize::{normalize, quarantine, Provider, Timestamp};
 
@@ -321,5 +377,51 @@ mod tests {
         assert!(text.starts_with("Quarantine on 2024-05-01 (UTC): 2 invalid"));
         assert!(text.contains("\nINVALID  PROVIDER  REASON"));
         assert!(text.contains("\nUNKNOWN  PROVIDER  PROVIDER_EVENT"));
+    }
+
+    #[test]
+    fn an_item_kept_only_in_part_is_marked_truncated() {
+        let at = Timestamp::parse("2024-05-01T10:00:00Z").unwrap();
+        let body = br#"[{"event":"purchase","note":"#;
+        let mut item = to_item(
+            &quarantine(Provider::Flashy, body, "member 3 too large to keep", at),
+            None,
+        );
+        let Some(AttributeValue::M(attributes)) = item.get_mut("attributes") else {
+            panic!("attributes");
+        };
+        attributes.insert("truncated".into(), AttributeValue::Bool(true));
+        attributes.insert("original_bytes".into(), AttributeValue::N("5242880".into()));
+        attributes.insert("sha256".into(), AttributeValue::S("0f".repeat(32)));
+        let whole = to_item(
+            &quarantine(Provider::Flashy, b"{", "member 3 too large to keep", at),
+            None,
+        );
+
+        let report = report(None, &[item, whole]);
+        assert_eq!((report.invalid, report.truncated), (2, 1));
+        assert_eq!(report.groups[0].truncated, 1);
+        let json = serde_json::to_value(&report).unwrap();
+        let marked: Vec<&serde_json::Value> = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["truncated"] == serde_json::json!(true))
+            .collect();
+        assert_eq!(marked.len(), 1);
+        assert_eq!(marked[0]["original_bytes"], serde_json::json!(5242880));
+        assert_eq!(marked[0]["sha256"], serde_json::json!("0f".repeat(32)));
+
+        let text = human(&report, true);
+        assert!(text.starts_with("Quarantine in the table: 2 invalid (kept with the reason; 1 kept only in part, truncated)"), "{text}");
+        assert!(
+            text.contains("member 3 too large to keep [1 truncated]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[truncated: 5,242,880 bytes in full, sha256 0f0f"),
+            "{text}"
+        );
+        assert!(text.contains("reprocess cannot re-normalize it"), "{text}");
     }
 }

@@ -3,18 +3,26 @@
 //!
 //! Reads the table page by page (Scan, eventually consistent, filtered to
 //! `unknown` and `invalid` unless `--all`) and writes as it goes:
-//! - a rewritten event: PutItem on its own key, only if it still exists;
+//! - a rewritten event: PutItem on its own key, only if it still exists and
+//!   still carries the `normalizer` it was read with (no newer normalizer
+//!   wrote it meanwhile);
 //! - a quarantined body that now normalizes: its events through ingest's
 //!   `store_all` (what is already stored is left alone), and only then the
-//!   quarantine item is deleted, only if it is still `invalid`. Interrupted
-//!   between the two, a second run finds the events stored and finishes.
+//!   quarantine item is deleted, only if it is still `invalid` and still
+//!   carries the `normalizer` it was read with. Interrupted between the
+//!   two, a second run finds the events stored and finishes.
+//!
+//! An item whose write fails is listed (action `fail`) and the run goes
+//! on; the command then exits with status 1. `--all` (every item, not only
+//! `unknown` and `invalid` ones) asks for confirmation first unless
+//! `--yes`, and refuses without a terminal to ask on.
 
 use super::{out, print_json, Progress};
 use crate::dates::parse_when;
 use crate::db::{names, s, Ctx, Item, Scan};
 use crate::error::Fail;
 use crate::render::{bar, count, thousands, Table};
-use crate::replan::{plan, Plan};
+use crate::replan::{plan, Options, Plan};
 use crate::ReprocessArgs;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -23,6 +31,7 @@ use ingest::store::{store_all, Stored};
 use ingest::DynamoTable;
 use normalize::{INVALID, UNKNOWN};
 use serde::Serialize;
+use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -49,6 +58,8 @@ struct Summary {
     events_stored: u64,
     events_already_stored: u64,
     skipped: u64,
+    /// Items whose write failed (listed with action `fail`).
+    failed: u64,
 }
 
 impl Summary {
@@ -63,6 +74,7 @@ impl Summary {
         self.events_stored += other.events_stored;
         self.events_already_stored += other.events_already_stored;
         self.skipped += other.skipped;
+        self.failed += other.failed;
     }
 }
 
@@ -70,7 +82,7 @@ impl Summary {
 struct Change {
     event_id: String,
     provider: String,
-    /// retype, update, split or skip.
+    /// retype, update, split, skip or fail.
     action: &'static str,
     from: String,
     to: String,
@@ -89,6 +101,18 @@ struct Report {
 
 pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     let spec = scan_spec(&args, OffsetDateTime::now_utc())?;
+    if args.all && !args.yes && !args.dry_run {
+        let stdin = std::io::stdin();
+        confirm(
+            stdin.is_terminal(),
+            &mut stdin.lock(),
+            &mut std::io::stderr(),
+            &scope(ctx, &args),
+        )?;
+    }
+    let options = Options {
+        allow_downgrade: args.allow_downgrade,
+    };
     let table = DynamoTable::new(ctx.client.clone(), &ctx.table);
     let total = approximate_size(ctx).await;
     let mut report = Report {
@@ -98,25 +122,25 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     };
     let mut progress = Progress::new();
     let mut start = None;
+    let mut stopped = None;
     loop {
-        let page = ctx.scan_page(&spec, start).await?;
+        let page = match ctx.scan_page(&spec, start).await {
+            Ok(page) => page,
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        };
         report.summary.scanned += page.scanned;
         report.summary.candidates += page.items.len() as u64;
         // Items are independent; a few writes in flight at once, results
-        // kept in scan order.
-        let results: Vec<Result<Applied, Fail>> = stream::iter(&page.items)
-            .map(|item| apply(ctx, &table, item, args.dry_run))
+        // kept in scan order. A failed item is listed, and the run goes on.
+        let results: Vec<Applied> = stream::iter(&page.items)
+            .map(|item| apply_or_fail(ctx, &table, item, args.dry_run, options))
             .buffered(CONCURRENCY)
             .collect()
             .await;
-        for result in results {
-            let applied = result.map_err(|e| {
-                let s = &report.summary;
-                Fail::new(format!(
-                    "reprocess stopped after {}; run it again (it is idempotent): {e}",
-                    count(s.retyped + s.updated + s.split, "change", "changes")
-                ))
-            })?;
+        for applied in results {
             report.summary.add(&applied.tally);
             report.changes.extend(applied.change);
         }
@@ -128,9 +152,77 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
     }
     progress.clear();
     if args.json {
-        print_json(&report)
+        print_json(&report)?;
     } else {
-        out(&human(&report))
+        out(&human(&report))?;
+    }
+    let s = &report.summary;
+    let failed = (s.failed > 0).then(|| {
+        format!(
+            "{} failed (listed as `fail`)",
+            count(s.failed, "item", "items")
+        )
+    });
+    match (stopped, failed) {
+        (None, None) => Ok(()),
+        (None, Some(failed)) => Err(Fail::new(format!(
+            "{failed}; the others were applied. Run it again to retry them (it is idempotent)"
+        ))),
+        (Some(e), failed) => Err(Fail::new(format!(
+            "reprocess stopped after {}{}: reading the table failed: {e}. Run it again (it is idempotent)",
+            count(s.retyped + s.updated + s.split, "change", "changes"),
+            failed.map(|f| format!(" ({f})")).unwrap_or_default(),
+        ))),
+    }
+}
+
+/// What `--all` is about to go over, for the confirmation.
+fn scope(ctx: &Ctx, args: &ReprocessArgs) -> String {
+    let mut narrowed = Vec::new();
+    if let Some(provider) = args.provider {
+        narrowed.push(format!("provider {provider}"));
+    }
+    if let Some(since) = &args.since {
+        narrowed.push(format!("received since {since}"));
+    }
+    if let Some(until) = &args.until {
+        narrowed.push(format!("received before {until}"));
+    }
+    let narrowed = if narrowed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", narrowed.join(", "))
+    };
+    format!(
+        "every item{narrowed} of table {:?} at {}",
+        ctx.table, ctx.place
+    )
+}
+
+/// `--all` re-normalizes every item in scope and rewrites the ones that
+/// change: asked on a terminal, refused without one.
+fn confirm(
+    interactive: bool,
+    input: &mut impl BufRead,
+    prompt: &mut impl Write,
+    scope: &str,
+) -> Result<(), Fail> {
+    if !interactive {
+        return Err(Fail::new(format!(
+            "reprocess --all re-normalizes {scope} and rewrites each one that changes; \
+             there is no terminal to confirm on: add --yes to go ahead (or --dry-run to look first)"
+        )));
+    }
+    write!(
+        prompt,
+        "reprocess --all re-normalizes {scope} and rewrites each one that changes. Continue? [y/N] "
+    )?;
+    prompt.flush()?;
+    let mut answer = String::new();
+    input.read_line(&mut answer)?;
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Ok(()),
+        _ => Err(Fail::new("not confirmed; nothing was written")),
     }
 }
 
@@ -162,8 +254,13 @@ fn progress_line(s: &Summary, total: Option<u64>) -> String {
         }
         None => format!("{} items", thousands(s.scanned)),
     };
+    let failed = if s.failed > 0 {
+        format!(", {} failed", thousands(s.failed))
+    } else {
+        String::new()
+    };
     format!(
-        "reprocess: scanned {scanned}, {} candidates, {} changed, {} skipped",
+        "reprocess: scanned {scanned}, {} candidates, {} changed, {} skipped{failed}",
         thousands(s.candidates),
         thousands(s.retyped + s.updated + s.split),
         thousands(s.skipped)
@@ -213,14 +310,50 @@ struct Applied {
     tally: Summary,
 }
 
+/// [`apply`], with a failure listed as the item's change (action `fail`)
+/// instead of ending the run.
+async fn apply_or_fail(
+    ctx: &Ctx,
+    table: &DynamoTable,
+    item: &Item,
+    dry_run: bool,
+    options: Options,
+) -> Applied {
+    match apply(ctx, table, item, dry_run, options).await {
+        Ok(applied) => applied,
+        Err(e) => {
+            let from = s(item, "event_type").unwrap_or_default().to_owned();
+            Applied {
+                change: Some(Change {
+                    event_id: s(item, "event_id").unwrap_or_default().to_owned(),
+                    provider: s(item, "provider").unwrap_or_default().to_owned(),
+                    action: "fail",
+                    to: from.clone(),
+                    from,
+                    detail: e.to_string(),
+                    events: Vec::new(),
+                }),
+                tally: Summary {
+                    failed: 1,
+                    ..Summary::default()
+                },
+            }
+        }
+    }
+}
+
 async fn apply(
     ctx: &Ctx,
     table: &DynamoTable,
     item: &Item,
     dry_run: bool,
+    options: Options,
 ) -> Result<Applied, Fail> {
     let id = s(item, "event_id").unwrap_or_default().to_owned();
     let from = s(item, "event_type").unwrap_or_default().to_owned();
+    // The writer read with the item: a write applies only while it is the
+    // same (no newer normalizer rewrote the item meanwhile).
+    let seen = s(item, "normalizer");
     let change = |action, to: String, detail: String| Change {
         event_id: id.clone(),
         provider: s(item, "provider").unwrap_or_default().to_owned(),
@@ -231,7 +364,7 @@ async fn apply(
         events: Vec::new(),
     };
     let mut tally = Summary::default();
-    let change = match plan(item) {
+    let change = match plan(item, options) {
         Plan::Unchanged => {
             tally.unchanged += 1;
             None
@@ -246,9 +379,13 @@ async fn apply(
             to,
             changes,
         } => {
-            if !dry_run && !rewrite(ctx, new).await? {
+            if !dry_run && !rewrite(ctx, new, seen).await? {
                 tally.skipped += 1;
-                Some(change("skip", from.clone(), "the item is gone".to_owned()))
+                Some(change(
+                    "skip",
+                    from.clone(),
+                    "the item is gone, or was rewritten meanwhile".to_owned(),
+                ))
             } else if old_type == to {
                 tally.updated += 1;
                 Some(change("update", to, changes.join(" ")))
@@ -292,10 +429,14 @@ async fn apply(
                 let stored = written.len();
                 tally.events_stored += stored as u64;
                 tally.events_already_stored += duplicates as u64;
-                let removed = remove_quarantined(ctx, &id).await?;
+                let removed = remove_quarantined(ctx, &id, seen).await?;
                 format!(
                     "{events}: {stored} stored, {duplicates} already there; quarantine item {}",
-                    if removed { "removed" } else { "already gone" }
+                    if removed {
+                        "removed"
+                    } else {
+                        "already gone, or rewritten meanwhile"
+                    }
                 )
             };
             let mut c = change("split", to, detail);
@@ -306,15 +447,28 @@ async fn apply(
     Ok(Applied { change, tally })
 }
 
+/// The condition that the item's `normalizer` is still `seen` (absent when
+/// `None`), with its placeholders.
+fn same_normalizer(seen: Option<&str>) -> (&'static str, Option<AttributeValue>) {
+    match seen {
+        Some(version) => ("#nz = :seen", Some(AttributeValue::S(version.to_owned()))),
+        None => ("attribute_not_exists(#nz)", None),
+    }
+}
+
 /// Overwrites an item in place, only if it is still there (never brings
-/// back one that TTL or an operator removed). False when it was gone.
-async fn rewrite(ctx: &Ctx, item: Item) -> Result<bool, Fail> {
+/// back one that TTL or an operator removed) and no other normalizer wrote
+/// it since it was read. False when it was gone or rewritten.
+async fn rewrite(ctx: &Ctx, item: Item, seen: Option<&str>) -> Result<bool, Fail> {
+    let (unchanged, value) = same_normalizer(seen);
     let result = ctx
         .client
         .put_item()
         .table_name(&ctx.table)
         .set_item(Some(item))
-        .condition_expression("attribute_exists(event_id)")
+        .condition_expression(format!("attribute_exists(event_id) AND {unchanged}"))
+        .expression_attribute_names("#nz", "normalizer")
+        .set_expression_attribute_values(value.map(|v| [(":seen".to_owned(), v)].into()))
         .send()
         .await;
     match result {
@@ -327,18 +481,23 @@ async fn rewrite(ctx: &Ctx, item: Item) -> Result<bool, Fail> {
 }
 
 /// Deletes a quarantine item whose events are stored, only while it is
-/// still `invalid`. False when it was already gone.
-async fn remove_quarantined(ctx: &Ctx, id: &str) -> Result<bool, Fail> {
-    let result = ctx
+/// still `invalid` and no other normalizer wrote it since it was read.
+/// False when it was already gone or rewritten.
+async fn remove_quarantined(ctx: &Ctx, id: &str, seen: Option<&str>) -> Result<bool, Fail> {
+    let (unchanged, value) = same_normalizer(seen);
+    let mut request = ctx
         .client
         .delete_item()
         .table_name(&ctx.table)
         .key("event_id", AttributeValue::S(id.to_owned()))
-        .condition_expression("#et = :invalid")
+        .condition_expression(format!("#et = :invalid AND {unchanged}"))
         .expression_attribute_names("#et", "event_type")
-        .expression_attribute_values(":invalid", AttributeValue::S(INVALID.to_owned()))
-        .send()
-        .await;
+        .expression_attribute_names("#nz", "normalizer")
+        .expression_attribute_values(":invalid", AttributeValue::S(INVALID.to_owned()));
+    if let Some(value) = value {
+        request = request.expression_attribute_values(":seen", value);
+    }
+    let result = request.send().await;
     match result {
         Ok(_) => Ok(true),
         Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
@@ -361,7 +520,10 @@ fn human(report: &Report) -> String {
             .left("DETAIL")
             .max(70)
             .left("EVENT_ID");
-        for c in report.changes.iter().take(LISTED) {
+        // Failures first, so a long list never hides one.
+        let failed = report.changes.iter().filter(|c| c.action == "fail");
+        let others = report.changes.iter().filter(|c| c.action != "fail");
+        for c in failed.chain(others).take(LISTED) {
             table.row([
                 c.action.to_owned(),
                 c.provider.clone(),
@@ -403,10 +565,14 @@ fn human(report: &Report) -> String {
         ));
     }
     text.push_str(&format!(
-        ", {} unchanged, {} skipped\n",
+        ", {} unchanged, {} skipped",
         thousands(s.unchanged),
         thousands(s.skipped)
     ));
+    if s.failed > 0 {
+        text.push_str(&format!(", {} failed", thousands(s.failed)));
+    }
+    text.push('\n');
     if report.dry_run && (s.retyped + s.updated + s.split) > 0 {
         text.push_str("Run again without --dry-run to apply.\n");
     }
@@ -511,5 +677,81 @@ mod tests {
             "Dry run (nothing written): scanned 1,200 items, 3 candidates: 1 would be retyped, 0 would be updated, 1 quarantined body would be split into 2 events, 1 unchanged, 0 skipped\n\
              Run again without --dry-run to apply.\n"
         );
+    }
+
+    #[test]
+    fn all_is_confirmed_on_a_terminal_and_refused_without_one() {
+        let scope = "every item of table \"t\" at http://127.0.0.1:8000";
+        let mut prompt = Vec::new();
+        let refused = confirm(false, &mut &b"y\n"[..], &mut prompt, scope).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("no terminal to confirm on: add --yes"),
+            "{refused}"
+        );
+        assert!(prompt.is_empty(), "nothing asked");
+        for yes in ["y\n", "Y\n", " yes \n", "YES"] {
+            let mut prompt = Vec::new();
+            assert_eq!(
+                confirm(true, &mut yes.as_bytes(), &mut prompt, scope),
+                Ok(()),
+                "{yes:?}"
+            );
+            let asked = String::from_utf8(prompt).unwrap();
+            assert!(
+                asked.starts_with("reprocess --all re-normalizes every item of table \"t\""),
+                "{asked}"
+            );
+            assert!(asked.ends_with("Continue? [y/N] "), "{asked}");
+        }
+        for no in ["\n", "n\n", "no\n", "yep\n", ""] {
+            let err = confirm(true, &mut no.as_bytes(), &mut Vec::new(), scope).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "not confirmed; nothing was written",
+                "{no:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_are_counted_and_listed_first() {
+        let change = |action: &'static str, id: &str| Change {
+            event_id: id.to_owned(),
+            provider: "egoi".to_owned(),
+            action,
+            from: "unknown".to_owned(),
+            to: "email.opened".to_owned(),
+            detail: String::new(),
+            events: Vec::new(),
+        };
+        let mut changes: Vec<Change> = (0..LISTED)
+            .map(|i| change("retype", &format!("r{i}")))
+            .collect();
+        changes.push(change("fail", "broken"));
+        let report = Report {
+            dry_run: false,
+            summary: Summary {
+                scanned: 60,
+                candidates: 51,
+                retyped: 50,
+                failed: 1,
+                ..Summary::default()
+            },
+            changes,
+        };
+        let text = human(&report);
+        let first_row = text.lines().nth(1).unwrap();
+        assert!(
+            first_row.starts_with("fail") && first_row.ends_with("broken"),
+            "{first_row}"
+        );
+        assert!(text.contains("… and 1 more"), "{text}");
+        assert!(
+            text.ends_with(", 0 unchanged, 0 skipped, 1 failed\n"),
+            "{text}"
+        );
+        assert!(progress_line(&report.summary, None).ends_with("0 skipped, 1 failed"));
     }
 }
