@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::error::Rejection;
 pub use crate::item::MAX_ITEM_BYTES;
 use crate::item::{fit, into_item};
+use crate::metrics::RequestMetrics;
 use crate::store::{store_all, StoreError, Stored, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -71,6 +72,14 @@ impl<T: Table> App<T> {
                     latency_ms,
                     "webhook stored"
                 );
+                // Lead: fill quarantined/unknown/truncated from the rewritten process().
+                RequestMetrics {
+                    received,
+                    stored: stored.stored,
+                    duplicates: stored.duplicates,
+                    ..RequestMetrics::new(provider, request_id, 200, latency_ms)
+                }
+                .emit();
                 let body = self.config.success_body.clone().unwrap_or_else(|| {
                     format!(
                         r#"{{"received":{received},"stored":{},"duplicates":{}}}"#,
@@ -89,6 +98,8 @@ impl<T: Table> App<T> {
                     latency_ms,
                     "webhook refused"
                 );
+                // Lead: a refused body kept as an `invalid` item is quarantined: 1.
+                RequestMetrics::new(provider, request_id, status.as_u16(), latency_ms).emit();
                 let body = serde_json::json!({ "error": rejection.to_string() }).to_string();
                 json(status, body)
             }
