@@ -168,7 +168,8 @@ fn the_check_catches_a_line_cloudwatch_would_not_read() {
     };
     check_emf(&good);
     let parsed: Value = serde_json::from_str(&good).unwrap();
-    let broken: [(&str, fn(&mut Value)); 6] = [
+    type Break = fn(&mut Value);
+    let broken: [(&str, Break); 6] = [
         ("seconds", |v| v["_aws"]["Timestamp"] = json!(1_700_000_000)),
         ("namespace", |v| {
             v["_aws"]["CloudWatchMetrics"][0]["Namespace"] = json!("Other")
