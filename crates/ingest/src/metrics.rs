@@ -15,7 +15,6 @@
 
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
-use std::io::Write as _;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -149,9 +148,25 @@ impl<'a> RequestMetrics<'a> {
         });
         if !captured {
             line.push('\n');
-            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            write_stdout(&line);
         }
     }
+}
+
+/// The release build (Lambda) writes straight to stdout and ignores a
+/// failed write. Debug builds (tests, `make dev`) print through `print!`,
+/// which the test harness captures, so test output is not flooded with
+/// metrics lines; `print!` would panic on a failed write, which only a
+/// closed stdout causes.
+#[cfg(not(debug_assertions))]
+fn write_stdout(line: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+}
+
+#[cfg(debug_assertions)]
+fn write_stdout(line: &str) {
+    print!("{line}");
 }
 
 thread_local! {
