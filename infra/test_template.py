@@ -426,6 +426,13 @@ class Observability(unittest.TestCase):
         api_group = RES["ApiAccessLogGroup"]["Properties"]
         self.assertEqual(api_group["RetentionInDays"], {"Ref": "LogRetentionInDays"})
 
+    def test_log_level_lets_the_metrics_lines_through(self):
+        """GIVEN the EMF lines have no "level" (Lambda reads them as INFO) THEN no function
+        filters INFO out, or the metrics, dashboard and alarms would go blind."""
+        for p in PROVIDERS:
+            level = lambda_function(p)["LoggingConfig"]["ApplicationLogLevel"]
+            self.assertIn(level, {"TRACE", "DEBUG", "INFO"}, p)
+
     def _alarms(self) -> dict:
         return resources_of_type(RES, "AWS::CloudWatch::Alarm")
 
