@@ -33,7 +33,6 @@ SAMCONFIG = INFRA / "samconfig.toml"
 PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
 TABLE_ACTIONS = {
     "dynamodb:BatchWriteItem",
-    "dynamodb:PutItem",
     "dynamodb:BatchGetItem",
     "dynamodb:GetItem",
 }
@@ -200,8 +199,9 @@ class Functions(unittest.TestCase):
 
 
 class Routes(unittest.TestCase):
-    def test_post_and_get_route_per_provider(self):
-        """GIVEN each function's events THEN it is on /webhooks/<provider> of the one HTTP API, POST and GET."""
+    def test_post_get_and_head_route_per_provider(self):
+        """GIVEN each function's events THEN it is on /webhooks/<provider> of the one HTTP API,
+        POST for webhooks, GET and HEAD for reachability checks (HEAD is not implied by GET)."""
         for p in PROVIDERS:
             events = RES[f"{logical(p)}Function"]["Properties"]["Events"]
             routes = {
@@ -209,7 +209,9 @@ class Routes(unittest.TestCase):
                 for e in events.values()
                 if e["Type"] == "HttpApi" and e["Properties"].get("ApiId") == {"Ref": "WebhookApi"}
             }
-            self.assertEqual(routes, {(f"/webhooks/{p}", "POST"), (f"/webhooks/{p}", "GET")}, p)
+            self.assertEqual(
+                routes, {(f"/webhooks/{p}", "POST"), (f"/webhooks/{p}", "GET"), (f"/webhooks/{p}", "HEAD")}, p
+            )
 
     def test_generated_api_has_exactly_the_webhook_routes(self):
         """GIVEN the translated template THEN the API's OpenAPI body routes each path to its own function."""
@@ -219,7 +221,7 @@ class Routes(unittest.TestCase):
         self.assertEqual(set(paths), {f"/webhooks/{p}" for p in PROVIDERS})
         for p in PROVIDERS:
             ops = paths[f"/webhooks/{p}"]
-            self.assertEqual(set(ops), {"post", "get"}, p)
+            self.assertEqual(set(ops), {"post", "get", "head"}, p)
             for op in ops.values():
                 uri = json.dumps(op["x-amazon-apigateway-integration"]["uri"])
                 self.assertIn(f"{logical(p)}Function", uri, p)
@@ -304,7 +306,10 @@ class LeastPrivilege(unittest.TestCase):
             self.assertNotIn("Policies", props, p)
         self.assertNotIn("Policies", SOURCE.get("Globals", {}).get("Function", {}))
         iam = {k: v["Type"] for k, v in CFN_RES.items() if v["Type"].startswith("AWS::IAM::")}
-        self.assertEqual(iam, {f"{logical(p)}Role": "AWS::IAM::Role" for p in PROVIDERS})
+        expected = {f"{logical(p)}Role": "AWS::IAM::Role" for p in PROVIDERS}
+        # Plus the two roles of the optional fan-out (FanOut tests below).
+        expected |= {"FanOutPipeRole": "AWS::IAM::Role", "FanOutEnrichmentRole": "AWS::IAM::Role"}
+        self.assertEqual(iam, expected)
 
     def test_role_may_only_touch_items_of_the_table_and_its_own_logs(self):
         for p in PROVIDERS:
@@ -385,8 +390,10 @@ class Secrets(unittest.TestCase):
             self.assertNotEqual(key, "SecretString", path)
         self.assertEqual(seen, SECRET_ENV_VARS)
         # Nothing that looks like a token or key is written out anywhere.
+        # (An AWS metric name of that length is allowed by name.)
         for s in string_leaves(SOURCE):
-            self.assertIsNone(re.search(r"[A-Za-z0-9+/_-]{32,}", s.replace("{{resolve:", "")), s)
+            s = s.replace("{{resolve:", "").replace("ApproximateNumberOfMessagesVisible", "")
+            self.assertIsNone(re.search(r"[A-Za-z0-9+/_-]{32,}", s), s)
 
     def test_secrets_are_not_template_parameters(self):
         """Parameter values show in the console and in samconfig; no token may be one."""
@@ -418,6 +425,13 @@ class Observability(unittest.TestCase):
             self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionInDays"})
         api_group = RES["ApiAccessLogGroup"]["Properties"]
         self.assertEqual(api_group["RetentionInDays"], {"Ref": "LogRetentionInDays"})
+
+    def test_log_level_lets_the_metrics_lines_through(self):
+        """GIVEN the EMF lines have no "level" (Lambda reads them as INFO) THEN no function
+        filters INFO out, or the metrics, dashboard and alarms would go blind."""
+        for p in PROVIDERS:
+            level = lambda_function(p)["LoggingConfig"]["ApplicationLogLevel"]
+            self.assertIn(level, {"TRACE", "DEBUG", "INFO"}, p)
 
     def _alarms(self) -> dict:
         return resources_of_type(RES, "AWS::CloudWatch::Alarm")
@@ -461,8 +475,11 @@ class Observability(unittest.TestCase):
         self.assertEqual(indexes, {"by_contact", "by_day"})
 
     def test_every_alarm_notifies_the_optional_topic(self):
+        """Per provider: errors, throttles, silent, unmapped; shared: API 5xx, table throttles,
+        duration, truncated, fan-out dead letters. Only a silent provider treats no data as
+        breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 2 * len(PROVIDERS) + 2)
+        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5)
         self.assertEqual(
             SOURCE["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -470,7 +487,371 @@ class Observability(unittest.TestCase):
         for name, alarm in alarms.items():
             self.assertEqual(alarm["Properties"]["AlarmActions"], ALARM_ACTIONS, name)
             self.assertEqual(alarm["Properties"]["OKActions"], ALARM_ACTIONS, name)
-            self.assertEqual(alarm["Properties"]["TreatMissingData"], "notBreaching", name)
+            missing = "breaching" if name.endswith("SilentAlarm") else "notBreaching"
+            self.assertEqual(alarm["Properties"]["TreatMissingData"], missing, name)
+            self.assertTrue(alarm["Properties"].get("AlarmDescription"), name)
+
+
+
+# The metrics the functions write (crates/ingest/src/metrics.rs, METRICS).
+METRICS_RS = REPO / "crates" / "ingest" / "src" / "metrics.rs"
+EMF_METRICS = dict(re.findall(r'\("([A-Za-z0-9]+)", "(Count|Milliseconds)"\)', METRICS_RS.read_text()))
+NAMESPACE = "MarketingWebhooks"
+
+
+def provider_dim(p: str) -> list:
+    return [{"Name": "provider", "Value": p}]
+
+
+def alarm_metrics(alarm: dict) -> list:
+    props = alarm["Properties"]
+    if "MetricName" in props:
+        return [{"Namespace": props["Namespace"], "MetricName": props["MetricName"], "Dimensions": props["Dimensions"]}]
+    return [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+
+
+def dashboard() -> dict:
+    """The dashboard body with its ${...} substitutions filled in."""
+    body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    refs = set(re.findall(r"\$\{([^}]+)\}", body))
+    resolved = body
+    for ref in refs:
+        resolved = resolved.replace("${" + ref + "}", f"<{ref}>")
+    return json.loads(resolved)
+
+
+def dashboard_metrics() -> list:
+    """Every metric line of the dashboard as (namespace, name, dimensions, stat)."""
+    out = []
+    for w in dashboard()["widgets"]:
+        for m in w.get("properties", {}).get("metrics", []):
+            opts = m[-1] if isinstance(m[-1], dict) else {}
+            parts = m[:-1] if opts else m
+            dims = dict(zip(parts[2::2], parts[3::2]))
+            out.append((parts[0], parts[1], dims, opts.get("stat", w["properties"].get("stat")), w["properties"]["title"]))
+    return out
+
+
+class Metrics(unittest.TestCase):
+    def test_the_functions_write_the_contracted_metrics(self):
+        """GIVEN DESIGN.md's contract THEN metrics.rs writes these, and the template uses no other."""
+        self.assertEqual(
+            set(EMF_METRICS),
+            {"Received", "Stored", "Duplicates", "Quarantined", "Unknown", "Truncated",
+             "Requests2xx", "Requests4xx", "Requests5xx", "Latency"},
+        )
+        self.assertEqual(EMF_METRICS["Latency"], "Milliseconds")
+        self.assertIn(f'NAMESPACE: &str = "{NAMESPACE}"', METRICS_RS.read_text())
+        used = [(m["MetricName"], m["Dimensions"]) for a in resources_of_type(RES, "AWS::CloudWatch::Alarm").values()
+                for m in alarm_metrics(a) if m["Namespace"] == NAMESPACE]
+        used += [(name, dims) for ns, name, dims, _, _ in dashboard_metrics() if ns == NAMESPACE]
+        self.assertTrue(used)
+        for name, dims in used:
+            self.assertIn(name, EMF_METRICS)
+            names = [d["Name"] for d in dims] if isinstance(dims, list) else list(dims)
+            self.assertEqual(names, ["provider"], name)
+
+    def test_silent_provider_alarm_is_per_provider_off_by_default_and_breaches_on_no_data(self):
+        for p in PROVIDERS:
+            param = SOURCE["Parameters"][f"{logical(p)}SilentHours"]
+            self.assertEqual(param["Default"], 0, p)
+            self.assertLessEqual(param["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
+            cond = SOURCE["Conditions"][f"{logical(p)}SilentAlarmOn"]
+            self.assertEqual(cond, {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{logical(p)}SilentHours"}, 0]}]})
+            alarm = RES[f"{logical(p)}SilentAlarm"]
+            self.assertEqual(alarm["Condition"], f"{logical(p)}SilentAlarmOn")
+            props = alarm["Properties"]
+            self.assertEqual(alarm_metrics(alarm), [{"Namespace": NAMESPACE, "MetricName": "Received", "Dimensions": provider_dim(p)}])
+            self.assertEqual((props["Statistic"], props["Period"]), ("Sum", 3600))
+            self.assertEqual(props["EvaluationPeriods"], {"Ref": f"{logical(p)}SilentHours"})
+            self.assertEqual(props["DatapointsToAlarm"], {"Ref": f"{logical(p)}SilentHours"})
+            self.assertEqual((props["ComparisonOperator"], props["Threshold"]), ("LessThanThreshold", 1))
+            self.assertEqual(props["TreatMissingData"], "breaching")
+
+    def test_unmapped_alarm_per_provider_adds_quarantined_and_unknown_per_hour(self):
+        for p in PROVIDERS:
+            alarm = RES[f"{logical(p)}UnmappedAlarm"]
+            self.assertNotIn("Condition", alarm)
+            props = alarm["Properties"]
+            metrics = {m["MetricName"]: m for m in alarm_metrics(alarm)}
+            self.assertEqual(set(metrics), {"Quarantined", "Unknown"}, p)
+            for m in metrics.values():
+                self.assertEqual((m["Namespace"], m["Dimensions"]), (NAMESPACE, provider_dim(p)))
+            stats = [q for q in props["Metrics"] if "MetricStat" in q]
+            self.assertTrue(all(q["MetricStat"]["Period"] == 3600 and q["MetricStat"]["Stat"] == "Sum" for q in stats))
+            expr = [q for q in props["Metrics"] if q.get("ReturnData")]
+            self.assertEqual(len(expr), 1)
+            self.assertEqual(expr[0]["Expression"], "FILL(quarantined, 0) + FILL(unknown, 0)")
+            self.assertEqual(props["Threshold"], {"Ref": "UnmappedEventsThreshold"})
+            self.assertEqual(props["ComparisonOperator"], "GreaterThanThreshold")
+
+    def test_duration_alarm_watches_every_function_p99_below_flashys_limit(self):
+        alarm = RES["DurationNearLimitAlarm"]
+        props = alarm["Properties"]
+        fns = {m["Dimensions"][0]["Value"]["Ref"] for m in alarm_metrics(alarm)}
+        self.assertEqual(fns, {f"{logical(p)}Function" for p in PROVIDERS})
+        for q in props["Metrics"]:
+            if "MetricStat" in q:
+                self.assertEqual((q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"]), ("Duration", "p99"))
+        self.assertEqual(props["Threshold"], {"Ref": "DurationAlarmMs"})
+        param = SOURCE["Parameters"]["DurationAlarmMs"]
+        self.assertLess(param["Default"], 5000)
+        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
+        self.assertTrue(expr.startswith("MAX(["), expr)
+        for p in PROVIDERS:
+            self.assertIn(p, expr)
+
+    def test_truncated_alarm_fires_on_any_truncated_member(self):
+        alarm = RES["TruncatedAlarm"]
+        props = alarm["Properties"]
+        self.assertEqual(
+            sorted(m["Dimensions"][0]["Value"] for m in alarm_metrics(alarm)), sorted(PROVIDERS)
+        )
+        self.assertEqual({m["MetricName"] for m in alarm_metrics(alarm)}, {"Truncated"})
+        self.assertEqual((props["Threshold"], props["ComparisonOperator"]), (1, "GreaterThanOrEqualToThreshold"))
+        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
+        for p in PROVIDERS:
+            self.assertIn(f"FILL({p}, 0)", expr)
+
+
+class Dashboard(unittest.TestCase):
+    def setUp(self):
+        self.metrics = dashboard_metrics()
+
+    def lines(self, namespace, name, stat=None):
+        return [(dims, st) for ns, n, dims, st, _ in self.metrics if ns == namespace and n == name and (stat is None or st == stat)]
+
+    def test_body_is_json_with_only_known_substitutions(self):
+        body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        self.assertEqual(set(re.findall(r"\$\{([^}]+)\}", body)), {"AWS::Region", "WebhookApi", "EventsTable"})
+        self.assertTrue(dashboard()["widgets"])
+
+    def test_events_duplicates_quarantined_unknown_and_answers_per_provider(self):
+        for name in ("Received", "Duplicates", "Quarantined", "Unknown", "Truncated", "Requests4xx", "Requests5xx"):
+            providers = sorted(d["provider"] for d, _ in self.lines(NAMESPACE, name))
+            self.assertEqual(providers, sorted(PROVIDERS), name)
+
+    def test_latency_p50_and_p99_against_flashys_5_seconds(self):
+        for stat in ("p50", "p99"):
+            self.assertEqual(len(self.lines(NAMESPACE, "Latency", stat)), len(PROVIDERS), stat)
+        widget = next(w for w in dashboard()["widgets"] if any(m[1] == "Latency" for m in w.get("properties", {}).get("metrics", [])))
+        marks = widget["properties"]["annotations"]["horizontal"]
+        self.assertIn(5000, [m["value"] for m in marks])
+
+    def test_table_write_units_and_throttles(self):
+        table = {"TableName": "<EventsTable>"}
+        self.assertIn((table, "Sum"), self.lines("AWS/DynamoDB", "ConsumedWriteCapacityUnits"))
+        throttled = [d for d, _ in self.lines("AWS/DynamoDB", "WriteThrottleEvents")]
+        self.assertEqual({d.get("GlobalSecondaryIndexName") for d in throttled}, {None, "by_contact", "by_day"})
+
+    def test_api_gateway_errors(self):
+        for name in ("4xx", "5xx"):
+            self.assertTrue(self.lines("AWS/ApiGateway", name), name)
+
+    def test_url_is_an_output(self):
+        url = SOURCE["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+        self.assertIn("#dashboards:name=${Dashboard}", url)
+        self.assertTrue(url.startswith("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/"))
+
+
+# --- EventBridge fan-out ------------------------------------------------------
+
+FAN_OUT = {"EventBus", "FanOutDeadLetterQueue", "FanOutEnrichmentRole", "FanOutEnrichment",
+           "FanOutPipeRole", "FanOutPipe", "FanOutDeadLetterAlarm"}
+STREAM_RECORDS = INFRA / "testdata" / "stream-records.json"
+EVENTBRIDGE_DOC = REPO / "docs" / "eventbridge.md"
+
+
+def matches(pattern, event) -> bool:
+    """EventBridge pattern matching for the subset used here: nested objects,
+    and lists of exact values, {"prefix": ..}, {"suffix": ..} and {"anything-but": ..}."""
+
+    def one(want, value) -> bool:
+        if not isinstance(want, dict):
+            return value == want
+        (op, arg), = want.items()
+        if op == "prefix":
+            return isinstance(value, str) and value.startswith(arg)
+        if op == "suffix":
+            return isinstance(value, str) and value.endswith(arg)
+        if op == "anything-but":
+            return value is not None and value not in as_list(arg)
+        raise AssertionError(f"pattern operator {op} is not modelled here")
+
+    for key, want in pattern.items():
+        if isinstance(want, dict):
+            if not isinstance(event.get(key), dict) or not matches(want, event[key]):
+                return False
+        elif not any(one(w, event.get(key)) for w in want):
+            return False
+    return True
+
+
+def json_path(document, path: str):
+    """The dynamic path syntax of pipe parameters: $.a.b (dot notation)."""
+    assert re.fullmatch(r"\$(\.[A-Za-z0-9_-]+)+", path), path
+    value = document
+    for part in path.split(".")[1:]:
+        value = value[part]
+    return value
+
+
+def run_pipe(records: list) -> list:
+    """What the pipe in the template puts on the bus for these stream records:
+    its filter, the Express workflow's JSONata (run by jsonata-python, a port
+    of the reference implementation), and the target parameters."""
+    import jsonata
+
+    pipe = RES["FanOutPipe"]["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in pipe["SourceParameters"]["FilterCriteria"]["Filters"]]
+    kept = [r for r in records if any(matches(p, r) for p in patterns)]
+    state = RES["FanOutEnrichment"]["Properties"]["Definition"]["States"]["ToEvents"]
+    expr = state["Output"].strip()
+    assert expr.startswith("{%") and expr.endswith("%}"), expr
+    out = jsonata.Jsonata(expr[2:-2]).evaluate(None, {"states": {"input": kept}}) or []
+    target = pipe["TargetParameters"]
+    bus = target["EventBridgeEventBusParameters"]
+    m = re.fullmatch(r"<(\$[^>]+)>", target["InputTemplate"])
+    assert m, target["InputTemplate"]
+    return [
+        {"source": json_path(e, bus["Source"]), "detail-type": json_path(e, bus["DetailType"]), "detail": json_path(e, m.group(1))}
+        for e in out
+    ]
+
+
+def documented(marker: str) -> dict:
+    """The JSON block after <!-- marker --> in docs/eventbridge.md."""
+    text = EVENTBRIDGE_DOC.read_text()
+    after = text.split(f"<!-- {marker} -->", 1)[1]
+    block = re.search(r"```json\n(.*?)\n```", after, re.S)
+    return json.loads(block.group(1))
+
+
+def documented_example() -> dict:
+    return documented("example-event")
+
+
+class FanOut(unittest.TestCase):
+    def test_off_by_default_and_every_resource_under_the_condition(self):
+        self.assertEqual(SOURCE["Parameters"]["EventFanOut"]["Default"], "disabled")
+        self.assertEqual(SOURCE["Conditions"]["FanOutOn"], {"Fn::Equals": [{"Ref": "EventFanOut"}, "enabled"]})
+        for name in FAN_OUT:
+            self.assertIn(RES[name].get("Condition"), {"FanOutOn", "CreateEventBus"}, name)
+        self.assertEqual(RES["EventBus"]["Condition"], "CreateEventBus")
+        for name in ("EventBusArn", "FanOutDeadLetterQueueUrl"):
+            self.assertEqual(SOURCE["Outputs"][name]["Condition"], "FanOutOn")
+        unconditioned = {k for k, v in RES.items() if "Condition" not in v}
+        self.assertFalse(unconditioned & FAN_OUT)
+
+    def test_table_stream_of_new_images_only_when_on(self):
+        spec = RES["EventsTable"]["Properties"]["StreamSpecification"]
+        self.assertEqual(spec, {"Fn::If": ["FanOutOn", {"StreamViewType": "NEW_IMAGE"}, NO_VALUE]})
+
+    def test_pipe_reads_the_stream_keeps_inserts_and_targets_the_bus(self):
+        pipe = RES["FanOutPipe"]["Properties"]
+        self.assertEqual(pipe["Source"], {"Fn::GetAtt": ["EventsTable", "StreamArn"]})
+        filters = pipe["SourceParameters"]["FilterCriteria"]["Filters"]
+        self.assertEqual([json.loads(f["Pattern"]) for f in filters], [{"eventName": ["INSERT"]}])
+        for name, kept in (("INSERT", True), ("MODIFY", False), ("REMOVE", False)):
+            self.assertEqual(matches(json.loads(filters[0]["Pattern"]), {"eventName": name}), kept, name)
+        stream = pipe["SourceParameters"]["DynamoDBStreamParameters"]
+        self.assertEqual(stream["StartingPosition"], "LATEST")
+        self.assertLessEqual(stream["BatchSize"], 10)  # PutEvents takes at most 10 entries
+        self.assertEqual(stream["DeadLetterConfig"], {"Arn": {"Fn::GetAtt": ["FanOutDeadLetterQueue", "Arn"]}})
+        named = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"}
+        bus = {"Fn::If": ["CreateEventBus", {"Fn::GetAtt": ["EventBus", "Arn"]}, named]}
+        self.assertEqual(pipe["Target"], bus)
+        self.assertEqual(pipe["Enrichment"], {"Ref": "FanOutEnrichment"})
+        self.assertEqual(RES["FanOutEnrichment"]["Properties"]["StateMachineType"], "EXPRESS")
+        self.assertEqual(SOURCE["Outputs"]["EventBusArn"]["Value"], bus)
+
+    def test_pipe_role_may_do_exactly_what_the_pipe_needs(self):
+        role = RES["FanOutPipeRole"]["Properties"]
+        trust = role["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(
+            trust,
+            [{"Effect": "Allow", "Principal": {"Service": "pipes.amazonaws.com"}, "Action": "sts:AssumeRole",
+              "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}],
+        )
+        self.assertNotIn("ManagedPolicyArns", role)
+        self.assertEqual(len(role["Policies"]), 1)
+        statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+        granted = {s["Sid"]: (set(as_list(s["Action"])), json.dumps(s["Resource"], sort_keys=True)) for s in statements}
+        self.assertTrue(all(s["Effect"] == "Allow" for s in statements))
+        self.assertEqual(set(granted), {"ReadTableStream", "Reshape", "Publish", "DeadLetter"})
+        self.assertEqual(
+            granted["ReadTableStream"],
+            ({"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+             json.dumps({"Fn::GetAtt": ["EventsTable", "StreamArn"]})),
+        )
+        self.assertEqual(granted["Reshape"], ({"states:StartSyncExecution"}, json.dumps({"Ref": "FanOutEnrichment"})))
+        self.assertEqual(granted["Publish"][0], {"events:PutEvents"})
+        self.assertEqual(json.loads(granted["Publish"][1]), RES["FanOutPipe"]["Properties"]["Target"])
+        self.assertEqual(
+            granted["DeadLetter"], ({"sqs:SendMessage"}, json.dumps({"Fn::GetAtt": ["FanOutDeadLetterQueue", "Arn"]}))
+        )
+        for s in string_leaves(role):
+            self.assertNotIn("*", s)
+        enrichment = RES["FanOutEnrichmentRole"]["Properties"]
+        self.assertNotIn("Policies", enrichment)
+        self.assertNotIn("ManagedPolicyArns", enrichment)
+
+    def test_a_recorded_stream_record_becomes_the_documented_event(self):
+        """GIVEN an INSERT, a MODIFY (racing redelivery) and a REMOVE (TTL) of one event
+        WHEN the template's pipe runs over them THEN exactly the example event of
+        docs/eventbridge.md reaches the bus: source, detail-type, and the canonical
+        event as plain JSON without raw."""
+        records = json.loads(STREAM_RECORDS.read_text())["records"]
+        self.assertEqual([r["eventName"] for r in records], ["INSERT", "MODIFY", "REMOVE"])
+        published = run_pipe(records)
+        example = documented_example()
+        self.assertEqual(len(published), 1)
+        self.assertEqual(
+            published[0],
+            {"source": example["source"], "detail-type": example["detail-type"], "detail": example["detail"]},
+        )
+        self.assertEqual(example["source"], "marketing-webhooks.sendpulse")
+        self.assertNotIn("raw", example["detail"])
+        self.assertEqual(example["detail"]["event_id"], records[0]["dynamodb"]["Keys"]["event_id"]["S"])
+
+    def test_the_documented_example_rules_route_what_they_say(self):
+        example = documented_example()
+
+        def event(provider, type_):
+            return {"source": f"marketing-webhooks.{provider}", "detail-type": type_, "detail": {"provider": provider}}
+
+        leaving = documented("rule:unsubscribes-and-complaints")
+        self.assertTrue(matches(leaving, event("flashy", "contact.unsubscribed")))
+        self.assertTrue(matches(leaving, event("egoi", "email.complained")))
+        self.assertTrue(matches(leaving, event("sendpulse", "web_push.unsubscribed")))
+        self.assertFalse(matches(leaving, example))
+        self.assertFalse(matches(leaving, event("egoi", "contact.subscribed")))
+        self.assertFalse(matches(leaving, {**event("egoi", "email.complained"), "source": "other.egoi"}))
+        clicks = documented("rule:sendpulse-clicks")
+        self.assertTrue(matches(clicks, example))
+        self.assertFalse(matches(clicks, event("sendpulse", "email.opened")))
+        self.assertFalse(matches(clicks, event("flashy", "email.clicked")))
+
+    def test_the_transform_keeps_every_attribute_type_and_batches(self):
+        image = {
+            "event_id": {"S": "e1"}, "provider": {"S": "flashy"}, "event_type": {"S": "unknown"},
+            "raw": {"S": "{}"}, "schema_version": {"N": "1"},
+            "attributes": {"M": {"value": {"N": "149.9"}, "ok": {"BOOL": False}, "none": {"NULL": True},
+                                 "ids": {"L": [{"N": "88"}, {"S": "x"}]}, "one": {"L": [{"S": "a"}]},
+                                 "nested": {"M": {"empty": {"M": {}}}}, "tags": {"SS": ["a", "b"]}}},
+        }
+        batch = [{"eventName": "INSERT", "dynamodb": {"NewImage": image}}] * 3
+        published = run_pipe(batch)
+        self.assertEqual(len(published), 3)
+        self.assertEqual(published[0]["source"], "marketing-webhooks.flashy")
+        self.assertEqual(published[0]["detail-type"], "unknown")
+        self.assertEqual(
+            published[0]["detail"],
+            {"event_id": "e1", "provider": "flashy", "event_type": "unknown", "schema_version": 1,
+             "attributes": {"value": 149.9, "ok": False, "none": None, "ids": [88, "x"], "one": ["a"],
+                            "nested": {"empty": {}}, "tags": ["a", "b"]}},
+        )
+        self.assertEqual(run_pipe([{"eventName": "MODIFY", "dynamodb": {"NewImage": image}}]), [])
 
 
 class Outputs(unittest.TestCase):

@@ -11,6 +11,7 @@ use crate::auth::{Authenticator, Presented, Verified};
 use crate::config::Config;
 use crate::error::Rejection;
 use crate::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
+use crate::metrics::RequestMetrics;
 use crate::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -62,6 +63,11 @@ pub struct Counts {
 enum Outcome {
     Reachable,
     Stored(Counts),
+    /// Refused as a whole, and kept as one `invalid` item.
+    Kept {
+        rejection: Rejection,
+        counts: Counts,
+    },
 }
 
 /// One member on its way to the table: the id of the item that holds it,
@@ -99,13 +105,22 @@ impl<T: Table> App<T> {
             .unwrap_or("-");
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let provider = self.provider.as_str();
-        match outcome {
+        let metrics = |status: StatusCode, counts: Counts| RequestMetrics {
+            received: counts.received,
+            stored: counts.stored,
+            duplicates: counts.duplicates,
+            quarantined: counts.quarantined,
+            unknown: counts.unknown,
+            truncated: counts.truncated,
+            ..RequestMetrics::new(provider, request_id, status.as_u16(), latency_ms)
+        };
+        let (rejection, kept) = match outcome {
             Ok(Outcome::Reachable) => {
                 tracing::info!(request_id, provider, method = %request.method(), status = 200, latency_ms, "reachability check");
-                json(
+                return json(
                     StatusCode::OK,
                     format!(r#"{{"status":"ok","provider":"{provider}"}}"#),
-                )
+                );
             }
             Ok(Outcome::Stored(counts)) => {
                 tracing::info!(
@@ -121,28 +136,31 @@ impl<T: Table> App<T> {
                     latency_ms,
                     "webhook stored"
                 );
+                metrics(StatusCode::OK, counts).emit();
                 let body = self.config.success_body.clone().unwrap_or_else(|| {
                     format!(
                         r#"{{"received":{},"stored":{},"duplicates":{},"quarantined":{}}}"#,
                         counts.received, counts.stored, counts.duplicates, counts.quarantined
                     )
                 });
-                json(StatusCode::OK, body)
+                return json(StatusCode::OK, body);
             }
-            Err(rejection) => {
-                let status = rejection.status();
-                tracing::warn!(
-                    request_id,
-                    provider,
-                    status = status.as_u16(),
-                    reason = %rejection.log_detail(),
-                    latency_ms,
-                    "webhook refused"
-                );
-                let body = serde_json::json!({ "error": rejection.to_string() }).to_string();
-                json(status, body)
-            }
-        }
+            Ok(Outcome::Kept { rejection, counts }) => (rejection, counts),
+            Err(rejection) => (rejection, Counts::default()),
+        };
+        let status = rejection.status();
+        tracing::warn!(
+            request_id,
+            provider,
+            status = status.as_u16(),
+            reason = %rejection.log_detail(),
+            quarantined = kept.quarantined,
+            latency_ms,
+            "webhook refused"
+        );
+        metrics(status, kept).emit();
+        let body = serde_json::json!({ "error": rejection.to_string() }).to_string();
+        json(status, body)
     }
 
     async fn process(&self, request: &Request, started: Instant) -> Result<Outcome, Rejection> {
@@ -174,10 +192,9 @@ impl<T: Table> App<T> {
             match normalize::members(self.provider, verified.body(), received_at, MAX_EVENTS) {
                 Ok(members) => members,
                 Err(error) => {
-                    let rejection = error.into();
-                    return Err(self
-                        .keep_body(verified, rejection, received_at, started)
-                        .await);
+                    return self
+                        .keep_body(verified, error.into(), received_at, started)
+                        .await;
                 }
             };
         let (mut entries, items, unknown) = self.prepare(members, received_at);
@@ -357,16 +374,15 @@ impl<T: Table> App<T> {
     }
 
     /// Keeps a refused body as one `invalid` item with the reason (a
-    /// redelivery maps to the same item), and returns the rejection to
-    /// answer: the original one, or 503 when the body could not be kept, so
-    /// the provider retries.
+    /// redelivery maps to the same item), to answer with the rejection; or
+    /// 503 when the body could not be kept, so the provider retries.
     async fn keep_body(
         &self,
         verified: Verified<'_>,
         rejection: Rejection,
         received_at: Timestamp,
         started: Instant,
-    ) -> Rejection {
+    ) -> Result<Outcome, Rejection> {
         let body = verified.body();
         let retention = self.config.retention_days;
         let kept = kept_item(
@@ -378,13 +394,11 @@ impl<T: Table> App<T> {
         );
         let mut entries = [self.kept_entry(body, &kept)];
         let deadline = (Instant::now() + KEEP_BUDGET).min(started + KEEP_DEADLINE);
-        match self
+        let written = self
             .save(&mut entries, vec![kept.0], received_at, deadline, started)
-            .await
-        {
-            Ok(_) => rejection,
-            Err(error) => Rejection::StorageUnavailable(error),
-        }
+            .await?;
+        let counts = count(&entries, &written);
+        Ok(Outcome::Kept { rejection, counts })
     }
 }
 

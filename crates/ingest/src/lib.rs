@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod error;
 pub mod handler;
 pub mod item;
+pub mod metrics;
 pub mod store;
 
 pub use config::Config;
