@@ -789,7 +789,11 @@ async fn reprocess_lists_a_failed_item_and_carries_on() {
     assert!(detail.contains("refused by the test's proxy"), "{detail}");
     for (i, event) in current.iter().enumerate() {
         let item = get(&event.event_id).await.unwrap();
-        let expected = if i == 1 { "unknown" } else { event.event_type };
+        let expected = if i == 1 {
+            "unknown"
+        } else {
+            event.event_type.as_str()
+        };
         assert_eq!(s(&item, "event_type"), Some(expected), "event {i}");
     }
 

@@ -15,7 +15,7 @@ use crate::metrics::RequestMetrics;
 use crate::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use normalize::{Member, Provider, Timestamp, UNKNOWN};
+use normalize::{EventType, Member, Provider, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -222,7 +222,7 @@ impl<T: Table> App<T> {
         for member in members {
             let (raw, kept) = match member {
                 Member::Event { event, raw } => {
-                    let is_unknown = event.event_type == UNKNOWN;
+                    let is_unknown = event.event_type == EventType::Unknown;
                     match fit(into_item(event, retention)) {
                         Ok(item) => {
                             unknown += usize::from(is_unknown);

@@ -40,7 +40,7 @@ pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
     };
     s("event_id", event.event_id);
     s("provider", event.provider.as_str().to_owned());
-    s("event_type", event.event_type.to_owned());
+    s("event_type", event.event_type.as_str().to_owned());
     s("normalizer", normalize::VERSION.to_owned());
     s("occurred_at", event.occurred_at.text());
     s(

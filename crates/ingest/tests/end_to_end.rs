@@ -107,7 +107,7 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
                     .unwrap_or_else(|| panic!("{name}: {} is not in the table", event.event_id));
                 assert_eq!(
                     item["event_type"].as_s().unwrap(),
-                    event.event_type,
+                    event.event_type.as_str(),
                     "{name}"
                 );
                 assert_eq!(item["provider"].as_s().unwrap(), provider.as_str());

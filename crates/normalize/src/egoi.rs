@@ -6,7 +6,7 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at};
 use crate::json::{Json, Object};
-use crate::NormalizeError;
+use crate::{EventType, NormalizeError};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -41,48 +41,48 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
 }
 
 /// Provider event name (in `lookup_key` form) → canonical type.
-pub(crate) const EVENTS: &[(&str, &str)] = &[
-    ("forget_subscription", "contact.forgotten"),
-    ("change_consent", "contact.consent_changed"),
-    ("web_push_bounce", "web_push.bounced"),
-    ("web_push_click", "web_push.clicked"),
-    ("web_push_delivered", "web_push.delivered"),
-    ("web_push_open", "web_push.opened"),
-    ("web_push_send", "web_push.sent"),
-    ("web_push_subscription", "web_push.subscribed"),
-    ("web_push_unsubscription", "web_push.unsubscribed"),
-    ("email_send", "email.sent"),
-    ("email_open", "email.opened"),
-    ("email_click", "email.clicked"),
-    ("email_soft_bounce", "email.bounced"),
-    ("email_hard_bounce", "email.bounced"),
-    ("sms_send", "sms.sent"),
-    ("sms_delivered", "sms.delivered"),
-    ("voice_send", "voice.sent"),
-    ("unsubscribe", "contact.unsubscribed"),
-    ("subscription", "contact.subscribed"),
-    ("edit_subscription", "contact.updated"),
-    ("resubscription", "contact.resubscribed"),
-    ("facebook_like", "social.liked"),
-    ("social_share", "social.shared"),
-    ("double_optin", "contact.confirmed"),
-    ("email_spam_complaint", "email.complained"),
-    ("email_field_disable", "contact.field_disabled"),
-    ("cellphone_field_disable", "contact.field_disabled"),
-    ("phone_field_disable", "contact.field_disabled"),
-    ("push_send", "push.sent"),
-    ("push_open", "push.opened"),
-    ("push_click", "push.clicked"),
-    ("push_received", "push.delivered"),
-    ("push_error", "push.failed"),
-    ("push_canceled", "push.canceled"),
-    ("new_order", "commerce.order_placed"),
-    ("cart_update", "commerce.cart_updated"),
-    ("goal_conversion", "automation.goal_reached"),
-    ("product_view", "commerce.product_viewed"),
+pub(crate) const EVENTS: &[(&str, EventType)] = &[
+    ("forget_subscription", EventType::ContactForgotten),
+    ("change_consent", EventType::ContactConsentChanged),
+    ("web_push_bounce", EventType::WebPushBounced),
+    ("web_push_click", EventType::WebPushClicked),
+    ("web_push_delivered", EventType::WebPushDelivered),
+    ("web_push_open", EventType::WebPushOpened),
+    ("web_push_send", EventType::WebPushSent),
+    ("web_push_subscription", EventType::WebPushSubscribed),
+    ("web_push_unsubscription", EventType::WebPushUnsubscribed),
+    ("email_send", EventType::EmailSent),
+    ("email_open", EventType::EmailOpened),
+    ("email_click", EventType::EmailClicked),
+    ("email_soft_bounce", EventType::EmailBounced),
+    ("email_hard_bounce", EventType::EmailBounced),
+    ("sms_send", EventType::SmsSent),
+    ("sms_delivered", EventType::SmsDelivered),
+    ("voice_send", EventType::VoiceSent),
+    ("unsubscribe", EventType::ContactUnsubscribed),
+    ("subscription", EventType::ContactSubscribed),
+    ("edit_subscription", EventType::ContactUpdated),
+    ("resubscription", EventType::ContactResubscribed),
+    ("facebook_like", EventType::SocialLiked),
+    ("social_share", EventType::SocialShared),
+    ("double_optin", EventType::ContactConfirmed),
+    ("email_spam_complaint", EventType::EmailComplained),
+    ("email_field_disable", EventType::ContactFieldDisabled),
+    ("cellphone_field_disable", EventType::ContactFieldDisabled),
+    ("phone_field_disable", EventType::ContactFieldDisabled),
+    ("push_send", EventType::PushSent),
+    ("push_open", EventType::PushOpened),
+    ("push_click", EventType::PushClicked),
+    ("push_received", EventType::PushDelivered),
+    ("push_error", EventType::PushFailed),
+    ("push_canceled", EventType::PushCanceled),
+    ("new_order", EventType::CommerceOrderPlaced),
+    ("cart_update", EventType::CommerceCartUpdated),
+    ("goal_conversion", EventType::AutomationGoalReached),
+    ("product_view", EventType::CommerceProductViewed),
 ];
 
-pub(crate) fn canonical_type(key: &str) -> &'static str {
+pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 

@@ -6,7 +6,7 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{email_at, event_name, lookup_key, text_at, time_at};
 use crate::json::{Json, Object};
-use crate::{Channel, NormalizeError, UNKNOWN};
+use crate::{Channel, EventType, NormalizeError};
 
 const NAME: &str = "enkod";
 
@@ -40,30 +40,33 @@ fn fold_homoglyphs(key: &str) -> String {
 }
 
 /// Provider event name (in `lookup_key` form) → canonical type.
-pub(crate) const EVENTS: &[(&str, &str)] = &[
-    ("message_sent", "email.sent"),
-    ("delivery_bounce", "email.bounced"),
-    ("message_open", "email.opened"),
-    ("message_clicked", "email.clicked"),
-    ("complaint", "email.complained"),
-    ("whatsapp_template_sent", "whatsapp.sent"),
-    ("whatsapp_template_delivered", "whatsapp.delivered"),
-    ("whatsapp_template_read", "whatsapp.read"),
-    ("template_message_read", "whatsapp.read"),
-    ("whatsapp_inbox_message_received", "whatsapp.received"),
-    ("whatsapp_template_bounce", "whatsapp.failed"),
-    ("mailing_group_subscribe", "contact.subscribed"),
-    ("mailing_group_unsubscribe", "contact.unsubscribed"),
-    ("contact_adding", "contact.created"),
+pub(crate) const EVENTS: &[(&str, EventType)] = &[
+    ("message_sent", EventType::EmailSent),
+    ("delivery_bounce", EventType::EmailBounced),
+    ("message_open", EventType::EmailOpened),
+    ("message_clicked", EventType::EmailClicked),
+    ("complaint", EventType::EmailComplained),
+    ("whatsapp_template_sent", EventType::WhatsappSent),
+    ("whatsapp_template_delivered", EventType::WhatsappDelivered),
+    ("whatsapp_template_read", EventType::WhatsappRead),
+    ("template_message_read", EventType::WhatsappRead),
+    (
+        "whatsapp_inbox_message_received",
+        EventType::WhatsappReceived,
+    ),
+    ("whatsapp_template_bounce", EventType::WhatsappFailed),
+    ("mailing_group_subscribe", EventType::ContactSubscribed),
+    ("mailing_group_unsubscribe", EventType::ContactUnsubscribed),
+    ("contact_adding", EventType::ContactCreated),
 ];
 
-pub(crate) fn canonical_type(key: &str) -> &'static str {
+pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
 pub(crate) fn event(obj: &Object) -> Draft {
     let name = obj.get("event").and_then(event_name);
-    let event_type = name.as_deref().map_or(UNKNOWN, |n| {
+    let event_type = name.as_deref().map_or(EventType::Unknown, |n| {
         canonical_type(&fold_homoglyphs(&lookup_key(n)))
     });
 
@@ -82,7 +85,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     }
     // The customer's number: the recipient of what we send, the sender of
     // what we receive.
-    d.phone = if event_type == "whatsapp.received" {
+    d.phone = if event_type == EventType::WhatsappReceived {
         text_at(obj, &["from_number"])
     } else {
         text_at(obj, &["phone", "to_number"])
@@ -93,10 +96,10 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr(
         "from",
         text_at(obj, &["from"]).or_else(|| {
-            text_at(obj, &["from_number"]).filter(|_| event_type != "whatsapp.received")
+            text_at(obj, &["from_number"]).filter(|_| event_type != EventType::WhatsappReceived)
         }),
     );
-    if event_type == "whatsapp.received" {
+    if event_type == EventType::WhatsappReceived {
         d.attr("to", text_at(obj, &["to_number"]));
     }
     d.attr("url", text_at(obj, &["click_url"]));

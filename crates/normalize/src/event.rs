@@ -1,7 +1,7 @@
 use crate::envelope::EventObject;
 use crate::fields::pruned;
 use crate::json::Object;
-use crate::{Channel, Provider, Timestamp, INVALID};
+use crate::{Channel, EventType, Provider, Timestamp};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 pub struct Event {
     pub event_id: String,
     pub provider: Provider,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_event: Option<String>,
     pub occurred_at: Timestamp,
@@ -72,9 +72,9 @@ impl TimeSource {
 
 /// What a provider module reads out of one event object; `finish` adds the
 /// parts every provider shares (id, times, keys, raw).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Draft {
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub provider_event: Option<String>,
     pub occurred_at: Option<Timestamp>,
     pub channel: Option<Channel>,
@@ -92,12 +92,21 @@ pub(crate) struct Draft {
 impl Draft {
     /// A draft of the given canonical type; the channel follows the type's
     /// prefix (`email.opened` → email) unless the provider says otherwise.
-    pub fn new(event_type: &'static str, provider_event: Option<String>) -> Self {
+    pub fn new(event_type: EventType, provider_event: Option<String>) -> Self {
         Draft {
             event_type,
             provider_event,
             channel: Channel::of_type(event_type),
-            ..Draft::default()
+            occurred_at: None,
+            email: None,
+            phone: None,
+            contact_id: None,
+            account_id: None,
+            campaign_id: None,
+            message_id: None,
+            automation_id: None,
+            list_id: None,
+            attributes: BTreeMap::new(),
         }
     }
 
@@ -306,7 +315,7 @@ fn invalid(
     Event {
         event_id,
         provider,
-        event_type: INVALID,
+        event_type: EventType::Invalid,
         provider_event: None,
         occurred_at: received_at,
         occurred_at_source: TimeSource::Received,

@@ -6,7 +6,7 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
 use crate::json::{Json, Object};
-use crate::{NormalizeError, UNKNOWN};
+use crate::{EventType, NormalizeError};
 
 const NAME: &str = "flashy";
 
@@ -22,23 +22,23 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
 }
 
 /// Provider event name (in `lookup_key` form) → canonical type.
-pub(crate) const EVENTS: &[(&str, &str)] = &[
-    ("page_view", "commerce.page_viewed"),
-    ("add_to_cart", "commerce.cart_added"),
-    ("contact_subscribed", "contact.subscribed"),
-    ("contact_unsubscribed", "contact.unsubscribed"),
-    ("contact_updated", "contact.updated"),
-    ("contact_created", "contact.created"),
-    ("purchase", "commerce.order_placed"),
-    ("automation_completed", "automation.completed"),
-    ("email_automation_delivered", "email.delivered"),
-    ("email_automation_opened", "email.opened"),
-    ("email_automation_clicked", "email.clicked"),
-    ("email_campaign_bounced", "email.bounced"),
-    ("incoming_sms", "sms.received"),
+pub(crate) const EVENTS: &[(&str, EventType)] = &[
+    ("page_view", EventType::CommercePageViewed),
+    ("add_to_cart", EventType::CommerceCartAdded),
+    ("contact_subscribed", EventType::ContactSubscribed),
+    ("contact_unsubscribed", EventType::ContactUnsubscribed),
+    ("contact_updated", EventType::ContactUpdated),
+    ("contact_created", EventType::ContactCreated),
+    ("purchase", EventType::CommerceOrderPlaced),
+    ("automation_completed", EventType::AutomationCompleted),
+    ("email_automation_delivered", EventType::EmailDelivered),
+    ("email_automation_opened", EventType::EmailOpened),
+    ("email_automation_clicked", EventType::EmailClicked),
+    ("email_campaign_bounced", EventType::EmailBounced),
+    ("incoming_sms", EventType::SmsReceived),
 ];
 
-pub(crate) fn canonical_type(key: &str) -> &'static str {
+pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
@@ -46,7 +46,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     let name = obj.get("event").and_then(event_name);
     let event_type = name
         .as_deref()
-        .map_or(UNKNOWN, |n| canonical_type(&lookup_key(n)));
+        .map_or(EventType::Unknown, |n| canonical_type(&lookup_key(n)));
     // The legacy shape carries the fields under `body`.
     let f = object_at(obj, "body").unwrap_or(obj);
     let context = object_at(f, "context");
@@ -60,7 +60,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.campaign_id = text_at(f, &["campaign_id"]);
     d.automation_id = text_at(f, &["automation_id"]);
     d.list_id = text_at(f, &["feed_id", "list_id"]);
-    if event_type == "sms.received" {
+    if event_type == EventType::SmsReceived {
         d.phone = text_at(f, &["from"]);
         d.attr("to", text_at(f, &["to"]));
         d.attr("text", text_at(f, &["message"]));
@@ -80,7 +80,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("currency", text_at(f, &["currency"]));
     d.attr(
         "status",
-        text_at(f, &["status"]).filter(|_| event_type != "sms.received"),
+        text_at(f, &["status"]).filter(|_| event_type != EventType::SmsReceived),
     );
     d.attr("content_ids", f.get("content_ids").map(Json::to_value));
     d.attr("old", f.get("old").map(Json::to_value));

@@ -25,7 +25,7 @@ pub use error::NormalizeError;
 pub use event::{bounded_key, Event, TimeSource, MAX_PARTITION_KEY_BYTES};
 pub use provider::Provider;
 pub use timestamp::Timestamp;
-pub use types::{Channel, CANONICAL_TYPES, INVALID, UNKNOWN};
+pub use types::{Channel, EventType, CANONICAL_TYPES, INVALID, UNKNOWN};
 
 /// This normalizer's version (the crate's), stored on every item as
 /// `normalizer` so that a re-normalization never lets an older normalizer

@@ -7,11 +7,10 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at};
 use crate::json::{Json, Object};
-use crate::NormalizeError;
+use crate::{EventType, NormalizeError};
 use serde_json::{Map, Value};
 
 const NAME: &str = "sendpulse";
-const AUTOMATION_TRIGGERED: &str = "automation.triggered";
 
 pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     match envelope::read(NAME, text, limit)? {
@@ -22,31 +21,31 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
 }
 
 /// Provider event name (in `lookup_key` form) → canonical type.
-pub(crate) const EVENTS: &[(&str, &str)] = &[
+pub(crate) const EVENTS: &[(&str, EventType)] = &[
     // E-mail service (bulk campaigns).
-    ("spam", "email.complained"),
-    ("open", "email.opened"),
-    ("redirect", "email.clicked"),
-    ("unsubscribe", "contact.unsubscribed"),
-    ("new_emails", "contact.subscribed"),
-    ("delete", "contact.deleted"),
-    ("delivered", "email.delivered"),
-    ("task_status_update", "campaign.status_changed"),
-    ("soft_bounces", "email.bounced"),
-    ("hard_bounces", "email.bounced"),
+    ("spam", EventType::EmailComplained),
+    ("open", EventType::EmailOpened),
+    ("redirect", EventType::EmailClicked),
+    ("unsubscribe", EventType::ContactUnsubscribed),
+    ("new_emails", EventType::ContactSubscribed),
+    ("delete", EventType::ContactDeleted),
+    ("delivered", EventType::EmailDelivered),
+    ("task_status_update", EventType::CampaignStatusChanged),
+    ("soft_bounces", EventType::EmailBounced),
+    ("hard_bounces", EventType::EmailBounced),
     // SMTP (transactional); names from third-party clients.
-    ("undelivered", "email.failed"),
-    ("not_delivered", "email.failed"),
-    ("opened", "email.opened"),
-    ("clicked", "email.clicked"),
-    ("redirected", "email.clicked"),
-    ("unsubscribed", "contact.unsubscribed"),
-    ("spam_by_user", "email.complained"),
-    ("soft_bounce", "email.bounced"),
-    ("hard_bounce", "email.bounced"),
+    ("undelivered", EventType::EmailFailed),
+    ("not_delivered", EventType::EmailFailed),
+    ("opened", EventType::EmailOpened),
+    ("clicked", EventType::EmailClicked),
+    ("redirected", EventType::EmailClicked),
+    ("unsubscribed", EventType::ContactUnsubscribed),
+    ("spam_by_user", EventType::EmailComplained),
+    ("soft_bounce", EventType::EmailBounced),
+    ("hard_bounce", EventType::EmailBounced),
 ];
 
-pub(crate) fn canonical_type(key: &str) -> &'static str {
+pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
@@ -60,12 +59,15 @@ fn is_automation_360(obj: &Object) -> bool {
 
 pub(crate) fn event(obj: &Object) -> Draft {
     let mut d = if is_automation_360(obj) {
-        Draft::new(AUTOMATION_TRIGGERED, obj.get("title").and_then(event_name))
+        Draft::new(
+            EventType::AutomationTriggered,
+            obj.get("title").and_then(event_name),
+        )
     } else {
         let name = obj.get("event").and_then(event_name);
         let key = name.as_deref().map(lookup_key).unwrap_or_default();
         let mut d = Draft::new(canonical_type(&key), name);
-        if d.event_type == "email.bounced" {
+        if d.event_type == EventType::EmailBounced {
             d.attr("bounce_type", bounce_type(&key));
         }
         d
@@ -87,7 +89,10 @@ pub(crate) fn event(obj: &Object) -> Draft {
     // The SMTP response explains a bounce or failure; on a delivery it is
     // just the server's acknowledgement.
     let smtp_response = text_at(obj, &["smtp_server_response"]);
-    let failed = matches!(d.event_type, "email.bounced" | "email.failed");
+    let failed = matches!(
+        d.event_type,
+        EventType::EmailBounced | EventType::EmailFailed
+    );
     d.attr(
         "reason",
         text_at(obj, &["reason"]).or_else(|| smtp_response.clone().filter(|_| failed)),

@@ -8,7 +8,7 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
 use crate::json::{Json, Object};
-use crate::{NormalizeError, UNKNOWN};
+use crate::{EventType, NormalizeError};
 
 const NAME: &str = "supersend";
 
@@ -21,23 +21,23 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
 }
 
 /// Provider event name (in `lookup_key` form) → canonical type.
-pub(crate) const EVENTS: &[(&str, &str)] = &[
-    ("open", "email.opened"),
-    ("click", "email.clicked"),
-    ("reply", "email.replied"),
-    ("bounce", "email.bounced"),
-    ("interest", "contact.interest_changed"),
-    ("appointment", "contact.appointment_booked"),
-    ("unsubscribe", "contact.unsubscribed"),
-    ("finished", "automation.completed"),
-    ("autoresponse", "email.auto_replied"),
-    ("auto_response", "email.auto_replied"),
-    ("auto_reply", "email.auto_replied"),
-    ("sent", "email.sent"),
-    ("email_sent", "email.sent"),
+pub(crate) const EVENTS: &[(&str, EventType)] = &[
+    ("open", EventType::EmailOpened),
+    ("click", EventType::EmailClicked),
+    ("reply", EventType::EmailReplied),
+    ("bounce", EventType::EmailBounced),
+    ("interest", EventType::ContactInterestChanged),
+    ("appointment", EventType::ContactAppointmentBooked),
+    ("unsubscribe", EventType::ContactUnsubscribed),
+    ("finished", EventType::AutomationCompleted),
+    ("autoresponse", EventType::EmailAutoReplied),
+    ("auto_response", EventType::EmailAutoReplied),
+    ("auto_reply", EventType::EmailAutoReplied),
+    ("sent", EventType::EmailSent),
+    ("email_sent", EventType::EmailSent),
 ];
 
-pub(crate) fn canonical_type(key: &str) -> &'static str {
+pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
         .or_else(|| obj.get("event").and_then(event_name));
     let event_type = name
         .as_deref()
-        .map_or(UNKNOWN, |n| canonical_type(&lookup_key(n)));
+        .map_or(EventType::Unknown, |n| canonical_type(&lookup_key(n)));
     let contact = object_at(obj, "contact");
 
     let mut d = Draft::new(event_type, name);
@@ -82,7 +82,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
         d.phone = text_at(c, &["phone"]);
         d.account_id = text_at(c, &["OrgId", "TeamId"]);
         d.attr("interest", text_at(c, &["interest"]));
-        if event_type == "contact.appointment_booked" {
+        if event_type == EventType::ContactAppointmentBooked {
             d.attr("appointment", c.get("appointment").and_then(Json::as_bool));
         }
         d.attr(

@@ -1,77 +1,154 @@
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::{fmt, str::FromStr};
+
+/// Declares [`EventType`] from one list, so the names, the variants and
+/// [`CANONICAL_TYPES`] cannot drift apart.
+macro_rules! event_types {
+    ($($variant:ident => $name:literal,)*) => {
+        /// A canonical event type (DESIGN.md, "Canonical event types"):
+        /// every type a provider event can become, `unknown` for a valid event
+        /// with no mapping yet, and `invalid` for what is kept because it
+        /// could not be stored as an event.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType {
+            $($variant,)*
+            Unknown,
+            Invalid,
+        }
+
+        impl EventType {
+            /// Every type, `unknown` and `invalid` last.
+            pub const ALL: &'static [EventType] =
+                &[$(EventType::$variant,)* EventType::Unknown, EventType::Invalid];
+
+            /// The type as stored in `event_type`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(EventType::$variant => $name,)*
+                    EventType::Unknown => "unknown",
+                    EventType::Invalid => "invalid",
+                }
+            }
+        }
+
+        /// The canonical vocabulary as stored, `unknown` included (not
+        /// `invalid`, which no provider event becomes).
+        pub const CANONICAL_TYPES: &[&str] = &[$($name,)* "unknown"];
+    };
+}
+
+event_types! {
+    EmailSent => "email.sent",
+    EmailDelivered => "email.delivered",
+    EmailOpened => "email.opened",
+    EmailClicked => "email.clicked",
+    EmailBounced => "email.bounced",
+    EmailComplained => "email.complained",
+    EmailReplied => "email.replied",
+    EmailAutoReplied => "email.auto_replied",
+    EmailFailed => "email.failed",
+    SmsSent => "sms.sent",
+    SmsDelivered => "sms.delivered",
+    SmsReceived => "sms.received",
+    WhatsappSent => "whatsapp.sent",
+    WhatsappDelivered => "whatsapp.delivered",
+    WhatsappRead => "whatsapp.read",
+    WhatsappReceived => "whatsapp.received",
+    WhatsappFailed => "whatsapp.failed",
+    PushSent => "push.sent",
+    PushDelivered => "push.delivered",
+    PushOpened => "push.opened",
+    PushClicked => "push.clicked",
+    PushFailed => "push.failed",
+    PushCanceled => "push.canceled",
+    WebPushSent => "web_push.sent",
+    WebPushDelivered => "web_push.delivered",
+    WebPushOpened => "web_push.opened",
+    WebPushClicked => "web_push.clicked",
+    WebPushBounced => "web_push.bounced",
+    WebPushSubscribed => "web_push.subscribed",
+    WebPushUnsubscribed => "web_push.unsubscribed",
+    VoiceSent => "voice.sent",
+    ContactCreated => "contact.created",
+    ContactUpdated => "contact.updated",
+    ContactSubscribed => "contact.subscribed",
+    ContactUnsubscribed => "contact.unsubscribed",
+    ContactResubscribed => "contact.resubscribed",
+    ContactConfirmed => "contact.confirmed",
+    ContactConsentChanged => "contact.consent_changed",
+    ContactForgotten => "contact.forgotten",
+    ContactFieldDisabled => "contact.field_disabled",
+    ContactInterestChanged => "contact.interest_changed",
+    ContactAppointmentBooked => "contact.appointment_booked",
+    ContactDeleted => "contact.deleted",
+    CommercePageViewed => "commerce.page_viewed",
+    CommerceProductViewed => "commerce.product_viewed",
+    CommerceCartAdded => "commerce.cart_added",
+    CommerceCartUpdated => "commerce.cart_updated",
+    CommerceOrderPlaced => "commerce.order_placed",
+    AutomationTriggered => "automation.triggered",
+    AutomationCompleted => "automation.completed",
+    AutomationGoalReached => "automation.goal_reached",
+    CampaignStatusChanged => "campaign.status_changed",
+    SocialLiked => "social.liked",
+    SocialShared => "social.shared",
+}
 
 /// Valid event, no mapping yet; stored all the same, with `raw`.
-pub const UNKNOWN: &str = "unknown";
-/// A body that is not the provider's shape, kept as a quarantine item.
-pub const INVALID: &str = "invalid";
+pub const UNKNOWN: &str = EventType::Unknown.as_str();
+/// What could not be stored as an event, kept as a quarantine item.
+pub const INVALID: &str = EventType::Invalid.as_str();
 
-/// The canonical vocabulary (DESIGN.md, "Canonical event types"). Every
-/// provider mapping returns one of these; a test checks it.
-pub const CANONICAL_TYPES: &[&str] = &[
-    "email.sent",
-    "email.delivered",
-    "email.opened",
-    "email.clicked",
-    "email.bounced",
-    "email.complained",
-    "email.replied",
-    "email.auto_replied",
-    "email.failed",
-    "sms.sent",
-    "sms.delivered",
-    "sms.received",
-    "whatsapp.sent",
-    "whatsapp.delivered",
-    "whatsapp.read",
-    "whatsapp.received",
-    "whatsapp.failed",
-    "push.sent",
-    "push.delivered",
-    "push.opened",
-    "push.clicked",
-    "push.failed",
-    "push.canceled",
-    "web_push.sent",
-    "web_push.delivered",
-    "web_push.opened",
-    "web_push.clicked",
-    "web_push.bounced",
-    "web_push.subscribed",
-    "web_push.unsubscribed",
-    "voice.sent",
-    "contact.created",
-    "contact.updated",
-    "contact.subscribed",
-    "contact.unsubscribed",
-    "contact.resubscribed",
-    "contact.confirmed",
-    "contact.consent_changed",
-    "contact.forgotten",
-    "contact.field_disabled",
-    "contact.interest_changed",
-    "contact.appointment_booked",
-    "contact.deleted",
-    "commerce.page_viewed",
-    "commerce.product_viewed",
-    "commerce.cart_added",
-    "commerce.cart_updated",
-    "commerce.order_placed",
-    "automation.triggered",
-    "automation.completed",
-    "automation.goal_reached",
-    "campaign.status_changed",
-    "social.liked",
-    "social.shared",
-    UNKNOWN,
-];
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not a canonical event type"))
+    }
+}
+
+impl PartialEq<&str> for EventType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for EventType {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <&str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// The canonical type of `key` in a provider's mapping table, `unknown` when
 /// the table has no such name.
-pub(crate) fn lookup(table: &[(&str, &'static str)], key: &str) -> &'static str {
+pub(crate) fn lookup(table: &[(&str, EventType)], key: &str) -> EventType {
     table
         .iter()
         .find(|(name, _)| *name == key)
-        .map_or(UNKNOWN, |(_, event_type)| event_type)
+        .map_or(EventType::Unknown, |(_, event_type)| *event_type)
 }
 
 /// The medium an event happened on, where it applies.
@@ -103,8 +180,8 @@ impl Channel {
     }
 
     /// The channel a message-lifecycle type (`email.opened`) belongs to.
-    pub fn of_type(event_type: &str) -> Option<Channel> {
-        let prefix = event_type.split_once('.')?.0;
+    pub fn of_type(event_type: EventType) -> Option<Channel> {
+        let prefix = event_type.as_str().split_once('.')?.0;
         Some(match prefix {
             "email" => Channel::Email,
             "sms" => Channel::Sms,
@@ -141,7 +218,7 @@ mod tests {
     use crate::fields::lookup_key;
     use crate::{egoi, enkod, flashy, sendpulse, supersend};
 
-    const TABLES: [(&str, &[(&str, &str)]); 5] = [
+    const TABLES: [(&str, &[(&str, EventType)]); 5] = [
         ("flashy", flashy::EVENTS),
         ("egoi", egoi::EVENTS),
         ("enkod", enkod::EVENTS),
@@ -154,10 +231,14 @@ mod tests {
         for (provider, table) in TABLES {
             for (name, event_type) in table {
                 assert!(
-                    CANONICAL_TYPES.contains(event_type),
+                    CANONICAL_TYPES.contains(&event_type.as_str()),
                     "{provider}: {name} maps to {event_type}, not in CANONICAL_TYPES"
                 );
-                assert_ne!(*event_type, UNKNOWN, "{provider}: {name} maps to unknown");
+                assert_ne!(
+                    *event_type,
+                    EventType::Unknown,
+                    "{provider}: {name} maps to unknown"
+                );
             }
         }
     }
@@ -178,6 +259,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_type_reads_back_from_its_name() {
+        for t in EventType::ALL {
+            assert_eq!(t.as_str().parse::<EventType>(), Ok(*t));
+            assert_eq!(serde_json::to_string(t).unwrap(), format!("\"{t}\""));
+        }
+        assert_eq!(EventType::ALL.len(), CANONICAL_TYPES.len() + 1);
+        assert!("email.teleported".parse::<EventType>().is_err());
     }
 
     #[test]

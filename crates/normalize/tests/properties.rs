@@ -187,7 +187,11 @@ fn wrap(provider: Provider, event: Value) -> Vec<u8> {
 /// Canonical-event rules every successful result keeps.
 fn assert_well_formed(events: &[Event]) {
     for e in events {
-        assert!(CANONICAL_TYPES.contains(&e.event_type), "{}", e.event_type);
+        assert!(
+            CANONICAL_TYPES.contains(&e.event_type.as_str()),
+            "{}",
+            e.event_type
+        );
         assert_eq!(e.event_id.len(), 64);
         assert!(e.event_id.bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(

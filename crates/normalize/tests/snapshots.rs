@@ -47,7 +47,7 @@ fn fixture_events_keep_the_contract() {
             normalize(provider, &body, received_at()).unwrap_or_else(|e| panic!("{name}: {e}"));
         for e in &events {
             assert!(
-                CANONICAL_TYPES.contains(&e.event_type),
+                CANONICAL_TYPES.contains(&e.event_type.as_str()),
                 "{name}: {}",
                 e.event_type
             );
