@@ -4,7 +4,7 @@
 //! to a KB) over every fixture's events.
 
 use crate::parse_vs_normalize::fixtures;
-use ingest::item::{fit, item_size, to_item, write_units, Item, GZIP_BASE64};
+use events_table::item::{fit, item_size, to_item, write_units, Item, GZIP_BASE64};
 use normalize::{normalize, Provider, Timestamp};
 
 /// The GSIs as infra/template.yaml defines them: name, partition key, and

@@ -2,7 +2,8 @@
 //! DynamoDB calls each body costs.
 
 use crate::cold_start::event;
-use ingest::{dynamo, App, Config, DynamoTable, Provider};
+use events_table::{dynamo, DynamoTable};
+use ingest::{App, Config, Provider};
 use std::time::{Duration, Instant};
 
 pub struct Latency {

@@ -1,7 +1,7 @@
 //! Figure 1: Normalizing a provider's fixtures and building their DynamoDB items,
 //! against merely parsing the same bytes into a `serde_json::Value`.
 
-use ingest::item::{fit, into_item};
+use events_table::item::{fit, into_item};
 use normalize::{normalize, Provider, Timestamp};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

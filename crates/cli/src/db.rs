@@ -12,7 +12,11 @@ use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 use std::time::Duration;
 
-pub use ingest::item::Item;
+pub use events_table::item::Item;
+use events_table::store::backoff;
+
+/// How long one batch read may keep retrying unprocessed keys.
+const READ_DEADLINE: Duration = Duration::from_secs(30);
 
 pub const BY_DAY: &str = "by_day";
 pub const BY_CONTACT: &str = "by_contact";
@@ -187,7 +191,8 @@ impl Ctx {
         Ok(output.item)
     }
 
-    /// Items by event_id, 100 per BatchGetItem, retrying unprocessed keys;
+    /// Items by event_id, 100 per BatchGetItem, retrying unprocessed keys
+    /// with the table's retry policy for up to [`READ_DEADLINE`] per batch;
     /// `projection` limits the attributes read. Missing ids are absent.
     pub async fn get_many(
         &self,
@@ -207,6 +212,7 @@ impl Ctx {
                 })
                 .collect();
             let mut attempt = 0u32;
+            let deadline = tokio::time::Instant::now() + READ_DEADLINE;
             while !keys.is_empty() {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut keys)))
@@ -236,8 +242,10 @@ impl Ctx {
                     .map(|k| k.keys)
                     .unwrap_or_default();
                 if !keys.is_empty() {
+                    backoff(attempt, deadline, keys.len())
+                        .await
+                        .map_err(|e| Fail::new(format!("reading items failed: {e}")))?;
                     attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(50 << attempt.min(5))).await;
                 }
             }
         }

@@ -3,34 +3,11 @@
 //! quarantined body that was not UTF-8), or `gzip+base64` (compressed where
 //! that saves a write unit or lets the item fit in 400 KB).
 
-use base64::Engine as _;
 use serde_json::Value;
-use std::io::Read as _;
 
-pub const BASE64: &str = "base64";
-pub const GZIP_BASE64: &str = ingest::item::GZIP_BASE64;
+use base64::Engine as _;
 
-/// The provider's bytes, or why they cannot be recovered.
-pub fn decode(raw: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
-    let b64 = |text: &str| {
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| format!("raw is not valid base64: {e}"))
-    };
-    match encoding {
-        None => Ok(raw.as_bytes().to_vec()),
-        Some(BASE64) => b64(raw),
-        Some(GZIP_BASE64) => {
-            let compressed = b64(raw)?;
-            let mut out = Vec::with_capacity(compressed.len() * 4);
-            flate2::read::GzDecoder::new(&compressed[..])
-                .read_to_end(&mut out)
-                .map_err(|e| format!("raw is not valid gzip: {e}"))?;
-            Ok(out)
-        }
-        Some(other) => Err(format!("unknown raw_encoding {other:?}")),
-    }
-}
+pub use events_table::item::decode_raw as decode;
 
 /// The payload for reading: JSON pretty-printed (keys in the provider's
 /// order, numbers as sent), other UTF-8 text as it is, other bytes as a
@@ -116,25 +93,6 @@ pub fn as_json(bytes: &[u8]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::write::GzEncoder;
-    use std::io::Write as _;
-
-    #[test]
-    fn every_encoding_gives_back_the_bytes() {
-        let body = br#"{"event":"contact_created"}"#;
-        assert_eq!(
-            decode(r#"{"event":"contact_created"}"#, None).unwrap(),
-            body
-        );
-        let b64 = base64::engine::general_purpose::STANDARD.encode(body);
-        assert_eq!(decode(&b64, Some("base64")).unwrap(), body);
-        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(body).unwrap();
-        let gz = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-        assert_eq!(decode(&gz, Some("gzip+base64")).unwrap(), body);
-        assert!(decode("x", Some("rot13")).is_err());
-        assert!(decode("!!", Some("base64")).is_err());
-    }
 
     #[test]
     fn json_is_pretty_printed_and_other_text_kept() {

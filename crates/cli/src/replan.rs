@@ -18,8 +18,8 @@ use crate::db::{attr, s, truncated, Item};
 use crate::raw;
 use crate::version::Version;
 use aws_sdk_dynamodb::types::AttributeValue;
-use ingest::handler::MAX_EVENTS;
-use ingest::item::{fit, to_item};
+use events_table::item::{fit, to_item};
+use events_table::store::MAX_EVENTS;
 use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID, UNKNOWN};
 use std::collections::BTreeSet;
 
@@ -347,7 +347,10 @@ mod tests {
             .unwrap()
             .remove(0);
         let fitted = fit(to_item(&event, None)).unwrap();
-        assert_eq!(attr(&fitted, "raw_encoding"), Some(raw::GZIP_BASE64));
+        assert_eq!(
+            attr(&fitted, "raw_encoding"),
+            Some(events_table::item::GZIP_BASE64)
+        );
         assert_eq!(plan(&fitted), Plan::Unchanged);
         let Plan::Rewrite { item, .. } = plan(&as_unknown(fitted.clone())) else {
             panic!("expected a rewrite");
@@ -367,7 +370,10 @@ mod tests {
             .remove(0);
         let plain = to_item(&event, None);
         let fitted = fit(plain.clone()).unwrap();
-        assert_eq!(attr(&fitted, "raw_encoding"), Some(raw::GZIP_BASE64));
+        assert_eq!(
+            attr(&fitted, "raw_encoding"),
+            Some(events_table::item::GZIP_BASE64)
+        );
         assert_eq!(plan(&plain), Plan::Unchanged);
         assert_eq!(plan(&fitted), Plan::Unchanged);
     }

@@ -6,9 +6,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use ingest::item::{fit, to_item, Item};
-use ingest::store::store_all;
-use ingest::DynamoTable;
+use events_table::item::{fit, to_item, Item};
+use events_table::store::store_all;
+use events_table::DynamoTable;
 use normalize::{normalize, quarantine, Event, Provider, Timestamp};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -90,7 +90,7 @@ fn events(provider: Provider, body: &str, received_at: Timestamp) -> Vec<Event> 
 }
 
 async fn client() -> Client {
-    ingest::dynamo::client_at(None).await
+    events_table::dynamo::client_at(None).await
 }
 
 async fn store(items: Vec<Item>) {

@@ -1,6 +1,6 @@
 //! Every way a request can be refused, and its HTTP status, in one place.
 
-use crate::store::StoreError;
+use events_table::store::StoreError;
 use lambda_http::http::StatusCode;
 use normalize::NormalizeError;
 use thiserror::Error;

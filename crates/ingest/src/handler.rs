@@ -10,9 +10,9 @@
 use crate::auth::{Authenticator, Presented, Verified};
 use crate::config::Config;
 use crate::error::Rejection;
-use crate::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
 use crate::metrics::RequestMetrics;
-use crate::store::{event_id, store_all, StoreError, Table};
+use events_table::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
+use events_table::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use normalize::{EventType, Member, Provider, Timestamp};
@@ -20,11 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Members one request may carry: ten times the largest batch a provider
-/// documents (SendPulse SMTP, 500), and few enough to store well inside
-/// [`STORE_DEADLINE`] (200 BatchWriteItem calls). Counted while the envelope
-/// is read, before any event is built.
-pub const MAX_EVENTS: usize = 5_000;
+pub use events_table::store::MAX_EVENTS;
 /// When, after arrival, storing a request's items must be done.
 pub const STORE_DEADLINE: Duration = Duration::from_millis(3500);
 /// When, after arrival, keeping what DynamoDB refused must be done: with the

@@ -3,18 +3,15 @@
 
 pub mod auth;
 pub mod config;
-pub mod dynamo;
 pub mod error;
 pub mod handler;
-pub mod item;
 pub mod metrics;
-pub mod store;
 
 pub use config::Config;
-pub use dynamo::DynamoTable;
 pub use handler::App;
 pub use normalize::Provider;
 
+use events_table::{dynamo, DynamoTable};
 use lambda_http::{service_fn, Request};
 use std::convert::Infallible;
 

@@ -10,8 +10,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use common::{answer, counts, repo_root, Req, TOKEN};
-use ingest::item::{fit, to_item, Item};
-use ingest::{dynamo, App, Config, DynamoTable, Provider};
+use events_table::item::{fit, to_item, Item};
+use events_table::{dynamo, DynamoTable};
+use ingest::{App, Config, Provider};
 use normalize::{normalize, quarantine, Timestamp};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

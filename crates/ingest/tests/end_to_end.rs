@@ -7,7 +7,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{raw_bytes, repo_root, Watch};
-use ingest::dynamo;
+use events_table::dynamo;
 use normalize::{normalize, Provider, Timestamp};
 use std::process::Command;
 use std::time::Duration;

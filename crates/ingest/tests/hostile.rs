@@ -9,9 +9,10 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use common::{answer, counts, raw_bytes, read, MemoryTable, Req, TOKEN};
-use ingest::handler::MAX_EVENTS;
-use ingest::item::{item_size, Item, GZIP_BASE64, MAX_ITEM_BYTES};
-use ingest::{dynamo, App, Config, DynamoTable, Provider};
+use events_table::item::{item_size, Item, GZIP_BASE64, MAX_ITEM_BYTES};
+use events_table::store::MAX_EVENTS;
+use events_table::{dynamo, DynamoTable};
+use ingest::{App, Config, Provider};
 use normalize::{normalize, Timestamp};
 use std::time::{Duration, Instant};
 

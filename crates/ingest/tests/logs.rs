@@ -9,7 +9,8 @@ mod common;
 
 use base64::Engine as _;
 use common::{MemoryTable, Req};
-use ingest::{dynamo, App, Config, DynamoTable, Provider};
+use events_table::{dynamo, DynamoTable};
+use ingest::{App, Config, Provider};
 use lambda_http::tracing::subscriber::filter::LevelFilter;
 use lambda_http::tracing::subscriber::fmt::MakeWriter;
 use std::io::Write;

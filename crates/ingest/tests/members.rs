@@ -10,7 +10,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{answer, raw_bytes, MemoryTable, Req};
-use ingest::item::{item_size, Item, MAX_ITEM_BYTES};
+use events_table::item::{item_size, Item, MAX_ITEM_BYTES};
 use ingest::{App, Provider};
 use serde_json::Value;
 use std::time::{Duration, Instant};

@@ -21,7 +21,7 @@ mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use common::{free_port, repo_root, Watch};
-use ingest::dynamo;
+use events_table::dynamo;
 use normalize::{normalize, Provider, Timestamp};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};

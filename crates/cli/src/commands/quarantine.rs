@@ -338,7 +338,7 @@ fn human(report: &Report, list_items: bool) -> String {
 mod tests {
     use super::*;
     use aws_sdk_dynamodb::types::AttributeValue;
-    use ingest::item::to_item;
+    use events_table::item::to_item;
     use normalize::{normalize, quarantine, Provider, Timestamp};
 
     #[test]

@@ -107,7 +107,7 @@ fn scalar(value: &AttributeValue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ingest::item::to_item;
+    use events_table::item::to_item;
     use normalize::{normalize, Provider, Timestamp};
 
     #[test]

@@ -6,8 +6,8 @@
 //! what the contract says stored and nothing else.
 
 use base64::Engine as _;
-use ingest::item::{item_size, Item, MAX_ITEM_BYTES};
-use ingest::store::{event_id, Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
+use events_table::item::{item_size, Item, MAX_ITEM_BYTES};
+use events_table::store::{event_id, Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
 use ingest::{App, Config, Provider};
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, RequestExt};

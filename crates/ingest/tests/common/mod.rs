@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
-use ingest::item::{Item, GZIP_BASE64};
-use ingest::store::{Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
+use events_table::item::{Item, GZIP_BASE64};
+use events_table::store::{Lookup, StoreError, Table, MAX_GET_KEYS, MAX_WRITE_ITEMS};
 use ingest::{success_body_var, App, Config, Provider};
 use lambda_http::{Body, Request};
 use serde_json::json;

@@ -8,6 +8,7 @@ use normalize::{Event, Provider, Timestamp};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::io::Read as _;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -18,6 +19,8 @@ pub const MAX_ITEM_BYTES: usize = 400_000;
 /// `attributes.raw_encoding` of an item whose `raw` was compressed to fit:
 /// base64-decode, then gunzip, gives the bytes the provider sent.
 pub const GZIP_BASE64: &str = "gzip+base64";
+/// `attributes.raw_encoding` of a quarantined body that was not UTF-8.
+pub const BASE64: &str = "base64";
 const SECONDS_PER_DAY: i64 = 86_400;
 
 pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
@@ -83,6 +86,30 @@ pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
         AttributeValue::N(SCHEMA_VERSION.to_owned()),
     );
     item
+}
+
+/// The bytes the provider sent, from an item's `raw` and its
+/// `attributes.raw_encoding` (absent: `raw` is the text), or why they cannot
+/// be recovered.
+pub fn decode_raw(raw: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
+    let b64 = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|e| format!("raw is not valid base64: {e}"))
+    };
+    match encoding {
+        None => Ok(raw.as_bytes().to_vec()),
+        Some(BASE64) => b64(raw),
+        Some(GZIP_BASE64) => {
+            let compressed = b64(raw)?;
+            let mut out = Vec::with_capacity(compressed.len() * 4);
+            flate2::read::GzDecoder::new(&compressed[..])
+                .read_to_end(&mut out)
+                .map_err(|e| format!("raw is not valid gzip: {e}"))?;
+            Ok(out)
+        }
+        Some(other) => Err(format!("unknown raw_encoding {other:?}")),
+    }
 }
 
 /// How much of a member too large to keep whole is kept: its first 256 KiB,
@@ -305,6 +332,7 @@ fn value_size(value: &AttributeValue) -> usize {
 mod tests {
     use super::*;
     use normalize::normalize;
+    use normalize::{Provider, Timestamp};
 
     fn event(body: &str) -> Event {
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
@@ -408,6 +436,39 @@ mod tests {
         let item = to_item(&event(&body), None);
         assert!(item_size(&item) > 1024);
         assert_eq!(fit(item.clone()), Ok(item));
+    }
+
+    /// What `fit` and `kept_item` write, `decode_raw` reads back: as text,
+    /// compressed, and a body that is not UTF-8, compressed or not.
+    #[test]
+    fn every_encoding_written_reads_back_as_the_bytes_sent() {
+        let decode = |item: &Item| {
+            let raw = item["raw"].as_s().unwrap();
+            let encoding = item
+                .get("attributes")
+                .and_then(|a| a.as_m().ok())
+                .and_then(|a| a.get("raw_encoding"))
+                .and_then(|e| e.as_s().ok());
+            decode_raw(raw, encoding.map(String::as_str)).unwrap()
+        };
+        let small = r#"[{"event":"contact_created"}]"#;
+        let repeated = format!(
+            r#"[{{"event":"contact_created","note":"{}"}}]"#,
+            "again and again ".repeat(100)
+        );
+        for body in [small, repeated.as_str()] {
+            let item = fit(to_item(&event(body), None)).unwrap();
+            assert_eq!(decode(&item), &body.as_bytes()[1..body.len() - 1]);
+        }
+        let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
+        let binary: Vec<u8> = (0..3_000u32).map(|i| (i % 5) as u8 | 0x80).collect();
+        let (kept, in_part) = kept_item(Provider::Egoi, &binary, "not UTF-8", at, None);
+        assert!(!in_part);
+        assert_eq!(decode(&kept), binary);
+        let (small_kept, _) = kept_item(Provider::Egoi, &binary[..10], "not UTF-8", at, None);
+        assert_eq!(decode(&small_kept), &binary[..10]);
+        assert!(decode_raw("x", Some("rot13")).is_err());
+        assert!(decode_raw("!!", Some(BASE64)).is_err());
     }
 
     #[test]

@@ -22,6 +22,13 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::time::{sleep, timeout_at, Instant};
 
+/// Events one request may carry, counted while its envelope is read, before
+/// any event is built: ten times the largest batch a provider documents
+/// (SendPulse SMTP, 500), and few enough to store well inside the functions'
+/// storage deadline (200 BatchWriteItem calls). `webhooks reprocess` holds a
+/// quarantined body to the same limit.
+pub const MAX_EVENTS: usize = 5_000;
+
 /// DynamoDB's limits per call.
 pub const MAX_GET_KEYS: usize = 100;
 pub const MAX_WRITE_ITEMS: usize = 25;
@@ -247,9 +254,10 @@ fn in_batches(mut items: Vec<Item>) -> Vec<Vec<Item>> {
     batches
 }
 
-/// Sleeps a random time up to 25 ms × 2^attempt (capped at 400 ms; "full
-/// jitter"), or gives up if that would pass the deadline.
-async fn backoff(attempt: u32, deadline: Instant, remaining: usize) -> Result<(), StoreError> {
+/// The one retry policy of every batch call on the table (the functions'
+/// and the CLI's): sleeps a random time up to 25 ms × 2^attempt (capped at
+/// 400 ms; "full jitter"), or gives up if that would pass the deadline.
+pub async fn backoff(attempt: u32, deadline: Instant, remaining: usize) -> Result<(), StoreError> {
     let cap_ms = (25u64 << attempt.min(4)).min(400);
     let wait = Duration::from_millis(fastrand::u64(1..=cap_ms));
     if Instant::now() + wait >= deadline {
