@@ -71,7 +71,7 @@ fn request(data: &[u8]) -> (Provider, Request, bool) {
     let (head, body) = data.split_at(data.len().min(2));
     let a = head.first().copied().unwrap_or(0);
     let b = head.get(1).copied().unwrap_or(0);
-    let provider = Provider::ALL[a as usize % 5];
+    let provider = Provider::ALL[a as usize % Provider::ALL.len()];
     let method = [
         Method::POST,
         Method::POST,
