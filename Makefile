@@ -1,6 +1,7 @@
 # The project's verbs. `make dev` and `make test` are the whole set-up on a
-# fresh machine: each installs what it needs into .venv (PyPI) and starts
-# and stops its own servers.
+# fresh machine: each installs what it needs into .venv (PyPI) and .local
+# (dynoxide, the local DynamoDB, from crates.io) and starts and stops its
+# own servers.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -8,20 +9,33 @@ TOOLS := $(VENV)/.installed
 BINARIES := flashy egoi enkod supersend sendpulse
 LOCAL := infra/local
 
-.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools stress fuzz
+.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools dynoxide stress fuzz
 
-tools: $(TOOLS)
+tools: $(TOOLS) dynoxide
 $(TOOLS): $(LOCAL)/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(LOCAL)/requirements.txt
 	touch $@
 
+# dynoxide, the local DynamoDB server, built from crates.io into .local/bin
+# once (2.5 min or more on 2 cores), then reused. `dynoxide --version` does
+# not print the crate's version, so cargo's record of what it installed
+# there (.local/.crates.toml) tells whether this version is present.
+DYNOXIDE_VERSION := 3.2.0
+dynoxide:
+	@if ! [ -x .local/bin/dynoxide ] || ! grep -qsF '"dynoxide-rs $(DYNOXIDE_VERSION) ' .local/.crates.toml; then \
+		echo "installing dynoxide $(DYNOXIDE_VERSION) into .local/bin (once; 2.5 min or more)"; \
+		cargo install --locked dynoxide-rs --version $(DYNOXIDE_VERSION) \
+			--no-default-features --features native-sqlite,http-server,cli --root .local; \
+	fi
+
 ## Run everything locally: DynamoDB on :8000, the five functions on :9000.
-dev: $(TOOLS)
+## Data is kept in target/local/dev.db; `make dev FRESH=1` starts empty.
+dev: tools
 	$(LOCAL)/dev.sh
 
 ## Every test: format, lint, unit, integration (real local DynamoDB), end to end (cargo lambda watch).
-test: $(TOOLS) lint lint-infra
+test: tools lint lint-infra
 	$(LOCAL)/with-dynamodb.sh cargo test --workspace --locked -- --include-ignored
 
 lint:
@@ -56,14 +70,14 @@ invoke: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
 
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
-bench: $(TOOLS) build
+bench: tools build
 	cargo build --release --locked -p bench -p sendpulse
 	$(LOCAL)/with-dynamodb.sh target/release/bench
 
 ## Load and faults through cargo lambda watch (2,100 deliveries at concurrency
 ## 16, DynamoDB paused and killed mid-load; also part of `make test`), then
 ## `make fuzz`. Sizes: STRESS_DELIVERIES, STRESS_CONCURRENCY, FUZZ_SECONDS.
-stress: $(TOOLS)
+stress: tools
 	source $(LOCAL)/env.sh && cargo test -p ingest --test stress --locked -- --ignored --nocapture
 	$(MAKE) fuzz
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# `make dev`: local DynamoDB (moto) on 127.0.0.1:8000 with the table, and
+# `make dev`: local DynamoDB (dynoxide) on 127.0.0.1:8000 with the table, and
 # all five functions under `cargo lambda watch` on 127.0.0.1:9000.
-# Ctrl-C stops everything this started.
+# Ctrl-C stops everything this started. The table's data lives in
+# target/local/dev.db and survives a restart; FRESH=1 (`make dev FRESH=1`)
+# deletes it first, to start empty.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 DYNAMODB_PORT=8000
 LAMBDA_PORT=9000
+DB="$ROOT/target/local/dev.db"
 mkdir -p "$ROOT/target/local"
 
 for port in $DYNAMODB_PORT $LAMBDA_PORT; do
@@ -15,14 +18,20 @@ for port in $DYNAMODB_PORT $LAMBDA_PORT; do
     fi
 done
 
-start_moto $DYNAMODB_PORT "$ROOT/target/local/moto-dev.log"
-trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+if [ "${FRESH:-}" = 1 ]; then
+    # SQLite may keep -wal/-shm files beside the database.
+    rm -f "$DB" "$DB-wal" "$DB-shm"
+fi
+
+trap 'kill ${DYNAMODB_PID:-} 2>/dev/null || true' EXIT
+start_dynamodb $DYNAMODB_PORT "$ROOT/target/local/dynoxide-dev.log" "$DB"
 
 cat <<TXT
 
-  DynamoDB (moto)   $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME
-  Functions         http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   (flashy egoi enkod supersend sendpulse)
-  Token             $( [ "$WEBHOOK_TOKENS" = "$DEV_TOKEN" ] && echo "$DEV_TOKEN (development default)" || echo "from WEBHOOK_TOKENS" )
+  DynamoDB (dynoxide)  $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME
+  Data                 ${DB#"$ROOT/"} (kept across restarts; \`make dev FRESH=1\` starts empty)
+  Functions            http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   (flashy egoi enkod supersend sendpulse)
+  Token                $( [ "$WEBHOOK_TOKENS" = "$DEV_TOKEN" ] && echo "$DEV_TOKEN (development default)" || echo "from WEBHOOK_TOKENS" )
 
   Try:  curl -s "http://127.0.0.1:$LAMBDA_PORT/lambda-url/flashy/?token=$DEV_TOKEN" --data @events/bodies/flashy.json
 

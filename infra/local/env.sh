@@ -3,7 +3,8 @@
 # from looking for real ones.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VENV="$ROOT/.venv"
-export PATH="$VENV/bin:$PATH"
+# .local/bin: dynoxide, installed there by `make tools` (cargo install).
+export PATH="$ROOT/.local/bin:$VENV/bin:$PATH"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-local}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-local}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
@@ -27,10 +28,18 @@ wait_port() {
     return 1
 }
 
-# Starts moto on 127.0.0.1:$1, logging to $2; sets MOTO_PID.
-start_moto() {
-    moto_server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
-    MOTO_PID=$!
+# Starts dynoxide on 127.0.0.1:$1, logging to $2, and creates the table if
+# missing; sets DYNAMODB_PID. With $3, the data lives in that SQLite file
+# (kept across restarts); without it, in memory.
+start_dynamodb() {
+    if ! command -v dynoxide >/dev/null; then
+        echo "dynoxide is not installed: run \`make tools\` (installs it into .local/bin)" >&2
+        return 1
+    fi
+    local db=()
+    if [ -n "${3:-}" ]; then db=(--db-path "$3"); fi
+    dynoxide serve --host 127.0.0.1 --port "$1" "${db[@]}" >"$2" 2>&1 &
+    DYNAMODB_PID=$!
     wait_port "$1" || { cat "$2" >&2; return 1; }
     export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1"
     python3 "$ROOT/infra/local/create_table.py" "$AWS_ENDPOINT_URL_DYNAMODB" "$TABLE_NAME"

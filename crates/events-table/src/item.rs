@@ -14,7 +14,7 @@ pub type Item = HashMap<String, AttributeValue>;
 
 pub const SCHEMA_VERSION: &str = "1";
 /// DynamoDB's item limit is 400 KB (409,600 bytes); 400,000 leaves a margin
-/// for the size estimate below, and stays under moto's 405,000.
+/// for the size estimate below.
 pub const MAX_ITEM_BYTES: usize = 400_000;
 /// `attributes.raw_encoding` of an item whose `raw` was compressed to fit:
 /// base64-decode, then gunzip, gives the bytes the provider sent.

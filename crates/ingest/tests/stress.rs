@@ -1,5 +1,6 @@
 //! Exactly once under load and faults, through `cargo lambda watch` (the
-//! five functions, 4 instances each) and a moto server of this test's own.
+//! five functions, 4 instances each) and a dynoxide server of this test's
+//! own, keeping its data in a file.
 //! Run by `make stress` (and `make test`): `cargo test -p ingest --test
 //! stress -- --ignored --nocapture`. Sizes: STRESS_DELIVERIES (default
 //! 2,100) and STRESS_CONCURRENCY (default 16).
@@ -10,23 +11,22 @@
 //!    Every answer is 200 or 503; every 200's counts add up; 503s are sent
 //!    again; the table then holds exactly one item per distinct event.
 //! 2. Faults: a second load during which the server is paused (SIGSTOP, 4 s)
-//!    and later killed (SIGKILL) and restarted. moto keeps data in memory
-//!    only, so it runs with its recorder on and the restart replays the
-//!    recording. Every delivery it could not store must be answered 5xx,
-//!    never 200; every 200-answered event must be in the table; re-sending
-//!    the failed deliveries completes the set with no extra item.
+//!    and later killed (SIGKILL) and restarted on the same database file, so
+//!    it keeps what it acknowledged, as DynamoDB does. Every delivery it
+//!    could not store must be answered 5xx, never 200; every 200-answered
+//!    event must be in the table; re-sending the failed deliveries completes
+//!    the set with no extra item.
 
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use common::{free_port, repo_root, Watch};
+use common::{repo_root, Dynoxide, Watch};
 use events_table::dynamo;
 use normalize::{normalize, Provider, Timestamp};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,117 +41,18 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn wait_port(port: u16) {
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing listens on 127.0.0.1:{port}");
-}
-
-// ------------------------------------------------------------------ moto
-
-/// A moto server with its recorder on, so a killed server can be brought
-/// back with its data.
-struct Moto {
-    child: Option<Child>,
-    port: u16,
-    recording: PathBuf,
-}
-
-impl Moto {
-    async fn start() -> Moto {
-        let port = free_port();
-        let dir = repo_root().join("target/local");
-        std::fs::create_dir_all(&dir).unwrap();
-        let recording = dir.join(format!("stress-moto-{port}.recording"));
-        let _ = std::fs::remove_file(&recording);
-        let mut moto = Moto {
-            child: None,
-            port,
-            recording,
-        };
-        moto.spawn().await;
-        let created = Command::new("python3")
-            .arg(repo_root().join("infra/local/create_table.py"))
-            .args([&moto.endpoint(), TABLE])
-            .stdout(Stdio::null())
-            .status()
-            .expect("python3 (make puts .venv/bin on PATH)");
-        assert!(created.success(), "create_table.py");
-        moto
-    }
-
-    async fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.recording.with_extension("log"))
-            .unwrap();
-        let child = Command::new("python3")
-            .arg(repo_root().join("crates/ingest/tests/support/moto_recorded.py"))
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
-            .env("MOTO_ENABLE_RECORDING", "True")
-            .env("MOTO_RECORDER_FILEPATH", &self.recording)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("python3 with moto (make puts .venv/bin on PATH)");
-        self.child = Some(child);
-        wait_port(self.port).await;
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        let ok = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {signal} {pid}");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-CONT", &child.id().to_string()])
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// A new server on the same port, given back every request the old
-    /// one had received.
-    async fn restart_with_replay(&mut self) -> Duration {
-        self.spawn().await;
-        let started = Instant::now();
-        let response = reqwest::Client::new()
-            .post(format!(
-                "{}/moto-api/recorder/replay-recording",
-                self.endpoint()
-            ))
-            .timeout(Duration::from_secs(600))
-            .send()
-            .await
-            .expect("replay-recording");
-        assert!(response.status().is_success(), "replay: {:?}", response);
-        started.elapsed()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.kill();
-        // Megabytes per run; the server's log stays for a failed run.
-        let _ = std::fs::remove_file(&self.recording);
-    }
+/// The test's DynamoDB, in a database file, with the full table (as
+/// infra/template.yaml defines it).
+async fn dynamodb() -> Dynoxide {
+    let server = Dynoxide::with_file("stress").await;
+    let created = Command::new("python3")
+        .arg(repo_root().join("infra/local/create_table.py"))
+        .args([&server.endpoint(), TABLE])
+        .stdout(Stdio::null())
+        .status()
+        .expect("python3 (make puts .venv/bin on PATH)");
+    assert!(created.success(), "create_table.py");
+    server
 }
 
 // ------------------------------------------------------------ deliveries
@@ -240,7 +141,7 @@ fn plan(total: usize, run: &str) -> (Vec<Delivery>, HashSet<String>) {
     let mut plan: Vec<Delivery> = Vec::with_capacity(total);
     let mut values: Vec<Vec<Value>> = Vec::with_capacity(originals);
     for k in 0..originals {
-        let provider = Provider::ALL[k % 5];
+        let provider = Provider::ALL[k % Provider::ALL.len()];
         let events: Vec<Value> = (0..batch_size(provider))
             .map(|_| {
                 n += 1;
@@ -453,12 +354,12 @@ async fn exactly_once_under_load_and_faults() {
     let total = env_usize("STRESS_DELIVERIES", 2100);
     let fault_total = env_usize("STRESS_FAULT_DELIVERIES", 700);
     let concurrency = env_usize("STRESS_CONCURRENCY", 16);
-    let mut moto = Moto::start().await;
+    let mut dynamodb = dynamodb().await;
     // 4 instances per function; no reloading (others may be editing the tree).
     let env = [
         ("WEBHOOK_TOKENS", TOKEN.to_owned()),
         ("TABLE_NAME", TABLE.to_owned()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", moto.endpoint()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.endpoint()),
         ("AWS_ACCESS_KEY_ID", "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -473,12 +374,12 @@ async fn exactly_once_under_load_and_faults() {
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap();
-    let client = dynamo::client_at(Some(&moto.endpoint())).await;
+    let client = dynamo::client_at(Some(&dynamodb.endpoint())).await;
     let started = Instant::now();
     watch.ready(&http).await;
     eprintln!("functions ready after {:.1?}", started.elapsed());
 
-    // ---- 1. faults (first, so the recording to replay stays short)
+    // ---- 1. faults
     let run1 = format!("f{:06x}", fastrand::u32(..0xffffff));
     let (deliveries, expected1) = plan(fault_total, &run1);
     let done = Arc::new(AtomicUsize::new(0));
@@ -494,9 +395,9 @@ async fn exactly_once_under_load_and_faults() {
             "faults: pausing DynamoDB (SIGSTOP) for 4 s at {} answers",
             answered()
         );
-        moto.signal("-STOP");
+        dynamodb.signal("-STOP");
         tokio::time::sleep(Duration::from_secs(4)).await;
-        moto.signal("-CONT");
+        dynamodb.signal("-CONT");
         while answered() < at(0.5) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -504,11 +405,11 @@ async fn exactly_once_under_load_and_faults() {
             "faults: killing DynamoDB (SIGKILL) for 3 s at {} answers",
             answered()
         );
-        moto.kill();
+        dynamodb.kill();
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let replay = moto.restart_with_replay().await;
+        dynamodb.restart().await;
         eprintln!(
-            "faults: restarted, recording replayed in {replay:.1?}, at {} answers",
+            "faults: restarted on the same database file at {} answers",
             answered()
         );
     };
