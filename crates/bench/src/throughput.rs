@@ -1,9 +1,9 @@
 //! Figure 6: Deliveries per second through the local stack users run:
 //! `cargo lambda watch` and the local DynamoDB, at a fixed concurrency.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::Watch;
 use tokio::sync::Mutex;
 
 const TOKEN: &str = "bench-token";
@@ -35,18 +35,6 @@ fn body(provider: &str) -> String {
     }
 }
 
-/// Stops `cargo lambda watch` and the functions it started, also when the
-/// run fails half-way.
-struct Stopped(std::process::Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.0.wait();
-    }
-}
-
 pub struct Throughput {
     pub deliveries: usize,
     pub per_second: f64,
@@ -54,23 +42,7 @@ pub struct Throughput {
 }
 
 pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new("cargo");
-    command
-        .current_dir(crate::root())
-        .args([
-            "lambda",
-            "watch",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .args(["--env-var", &format!("WEBHOOK_TOKENS={TOKEN}")]);
+    let mut env = vec![("WEBHOOK_TOKENS", TOKEN.to_owned())];
     for name in [
         "AWS_ENDPOINT_URL_DYNAMODB",
         "TABLE_NAME",
@@ -79,36 +51,22 @@ pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
         "AWS_REGION",
     ] {
         if let Ok(value) = std::env::var(name) {
-            command.args(["--env-var", &format!("{name}={value}")]);
+            env.push((name, value));
         }
     }
-    command
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let _watch = Stopped(command.spawn().expect("cargo lambda watch"));
+    env.push(("RUST_LOG", "warn".to_owned()));
+    // Stopped with the functions it started when dropped, also when the run
+    // fails half-way.
+    let watch = Watch::start(&env, &[], "bench-watch.log");
 
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();
+    let port = watch.port;
     let url = |p: &str| format!("http://127.0.0.1:{port}/lambda-url/{p}/?token={TOKEN}");
     // Each function's first request waits for its build; not timed.
-    for provider in PROVIDERS {
-        for _ in 0..600 {
-            if http
-                .post(url(provider))
-                .body(body(provider))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    watch.ready(&http).await;
 
     let next = Arc::new(Mutex::new(0usize));
     let samples = Arc::new(Mutex::new(Vec::with_capacity(deliveries)));

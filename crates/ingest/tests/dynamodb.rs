@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{answer, counts, repo_root, Dynoxide, Req, TOKEN};
+use common::{answer, counts, fixture_files, Dynoxide, Req, TOKEN};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::MAX_GET_KEYS;
 use events_table::{dynamo, DynamoTable};
@@ -86,18 +86,6 @@ fn sendpulse_batch(n: usize, campaign: &str) -> String {
     format!("[{}]", items.join(","))
 }
 
-fn fixtures(provider: Provider) -> Vec<std::path::PathBuf> {
-    let dir = repo_root()
-        .join("crates/normalize/tests/fixtures")
-        .join(provider.as_str());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.push(repo_root().join(format!("events/bodies/{provider}.json")));
-    files.sort();
-    files
-}
-
 #[tokio::test]
 #[ignore = "needs the local DynamoDB of `make test`"]
 async fn every_fixture_is_stored_with_its_attributes() {
@@ -105,7 +93,7 @@ async fn every_fixture_is_stored_with_its_attributes() {
     for provider in Provider::ALL {
         let app = local_app(provider).await;
         let client = dynamo::client().await;
-        for path in fixtures(provider) {
+        for path in fixture_files(provider) {
             let body = std::fs::read(&path).unwrap();
             let (status, json) = answer(app.handle(Req::post(body.clone()).build()).await);
             let name = path.display();

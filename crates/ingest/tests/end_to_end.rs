@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{raw_bytes, repo_root, Watch};
+use common::{fixture_files, local_dynamodb_env, raw_bytes, repo_root, Watch};
 use events_table::dynamo;
 use normalize::{normalize, Provider, Timestamp};
 use std::process::Command;
@@ -37,19 +37,8 @@ async fn post(
 #[tokio::test]
 #[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
 async fn every_fixture_posted_over_http_is_in_the_table() {
-    let env = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"))
-    };
     let mut vars = vec![("WEBHOOK_TOKENS", TOKEN.to_owned())];
-    for name in [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "TABLE_NAME",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        vars.push((name, env(name)));
-    }
+    vars.extend(local_dynamodb_env());
     let watch = Watch::start(&vars, &[], "e2e-watch.log");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
@@ -62,16 +51,7 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
 
     let mut stored = 0;
     for provider in Provider::ALL {
-        let dir = repo_root()
-            .join("crates/normalize/tests/fixtures")
-            .join(provider.as_str());
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        files.push(repo_root().join(format!("events/bodies/{provider}.json")));
-        files.sort();
+        let files = fixture_files(provider);
         for (i, path) in files.iter().enumerate() {
             let body = std::fs::read(path).unwrap();
             // Alternate content types: the body is read as JSON whatever it

@@ -686,9 +686,9 @@ fn table_name() -> String {
     std::env::var("TABLE_NAME").unwrap_or_else(|_| "webhook-events".into())
 }
 
-#[tokio::test]
-#[ignore = "needs the local DynamoDB of `make test`"]
-async fn items_near_the_size_limit_are_accepted_by_the_server_and_read_back_intact() {
+/// The SendPulse function over the local DynamoDB of `make test`, and a
+/// client to read the table with.
+async fn local_sendpulse() -> (App<DynamoTable>, aws_sdk_dynamodb::Client) {
     assert!(
         std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
         "run through `make test`"
@@ -708,6 +708,13 @@ async fn items_near_the_size_limit_are_accepted_by_the_server_and_read_back_inta
         config,
         DynamoTable::new(client.clone(), table_name()),
     );
+    (app, client)
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of `make test`"]
+async fn items_near_the_size_limit_are_accepted_by_the_server_and_read_back_intact() {
+    let (app, client) = local_sendpulse().await;
     // Plain items just under the limit (URL ≈ raw ≈ 199.5 KB), compressed
     // ones, and an incompressible one too large as an event, kept whole as
     // an `invalid` item instead.
@@ -752,25 +759,7 @@ async fn items_near_the_size_limit_are_accepted_by_the_server_and_read_back_inta
 #[tokio::test]
 #[ignore = "needs the local DynamoDB of `make test`"]
 async fn a_batch_with_a_bad_member_of_each_kind_is_stored_member_by_member_on_the_server() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
-        "run through `make test`"
-    );
-    let config = Config::from_lookup(
-        |k| match k {
-            "WEBHOOK_TOKENS" => Some(TOKEN.into()),
-            "TABLE_NAME" => Some(table_name()),
-            _ => None,
-        },
-        None,
-    )
-    .unwrap();
-    let client = dynamo::client().await;
-    let app = App::new(
-        Provider::Sendpulse,
-        config,
-        DynamoTable::new(client.clone(), table_name()),
-    );
+    let (app, client) = local_sendpulse().await;
     let nonce = format!("{:08x}", fastrand::u32(..));
     let good: Vec<String> = (0..3)
         .map(|i| {

@@ -8,11 +8,10 @@
 
 mod common;
 
-use common::{answer, app_with, free_port, repo_root, Req, TOKEN};
+use common::{answer, app_with, local_dynamodb_env, Req, Watch, TOKEN};
 use ingest::metrics::{self, METRICS, NAMESPACE};
 use ingest::Provider;
 use serde_json::{json, Map, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const EMAIL: &str = "Metric.Reader@Example.COM";
@@ -201,98 +200,28 @@ fn the_check_catches_a_line_cloudwatch_would_not_read() {
     }
 }
 
-/// `cargo lambda watch` with the five functions, its stdout (the functions'
-/// log) in a file.
-struct Watch {
-    child: Child,
-    port: u16,
-    out: std::path::PathBuf,
-}
-
-impl Watch {
-    fn start(env: &[(&str, String)]) -> Watch {
-        let port = free_port();
-        let out = repo_root().join("target/metrics-watch.out");
-        let mut command = Command::new("cargo");
-        command.current_dir(repo_root()).args([
-            "lambda",
-            "watch",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ]);
-        for (name, value) in env {
-            command.args(["--env-var", &format!("{name}={value}")]);
-        }
-        let log = std::fs::File::create(repo_root().join("target/metrics-watch.log")).unwrap();
-        command
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(log)
-            .stdin(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command
-            .spawn()
-            .expect("`cargo lambda watch` (make installs cargo-lambda into .venv)");
-        Watch { child, port, out }
-    }
-
-    fn url(&self, provider: &str) -> String {
-        format!(
-            "http://127.0.0.1:{}/lambda-url/{provider}/webhooks/{provider}",
-            self.port
-        )
-    }
-
-    fn emf_lines(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with('{') && l.contains(r#""_aws""#))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let _ = self.child.wait();
-    }
+/// The metrics lines among the functions' output.
+fn emf_lines(watch: &Watch) -> Vec<String> {
+    watch
+        .output_lines()
+        .into_iter()
+        .filter(|l| l.starts_with('{') && l.contains(r#""_aws""#))
+        .collect()
 }
 
 #[tokio::test]
 #[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
 async fn under_cargo_lambda_watch_each_request_logs_one_emf_line() {
     let mut env = vec![("WEBHOOK_TOKENS", TOKEN.to_owned())];
-    for name in [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "TABLE_NAME",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-    ] {
-        let value = std::env::var(name)
-            .unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"));
-        env.push((name, value));
-    }
-    let watch = Watch::start(&env);
+    env.extend(local_dynamodb_env());
+    let watch = Watch::start_keeping_output(&env, &[], "metrics-watch.log", "metrics-watch.out");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();
-    let url = watch.url("flashy");
     // The first request builds and starts the function.
-    let mut ready = false;
-    for _ in 0..3000 {
-        if let Ok(r) = http.get(&url).send().await {
-            ready = r.status() == 200;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(ready, "flashy did not answer its reachability check");
+    watch.ready_one(&http, Provider::Flashy).await;
+    let url = watch.url(Provider::Flashy);
 
     let seconds = now_ms() / 1000;
     let flashy = format!(
@@ -310,7 +239,7 @@ async fn under_cargo_lambda_watch_each_request_logs_one_emf_line() {
 
     let mut lines = Vec::new();
     for _ in 0..100 {
-        lines = watch.emf_lines();
+        lines = emf_lines(&watch);
         if lines.len() >= 2 {
             break;
         }
@@ -328,7 +257,7 @@ async fn under_cargo_lambda_watch_each_request_logs_one_emf_line() {
     assert_eq!(n(&parsed[1], "status"), 401);
     assert_eq!(n(&parsed[1], "Requests4xx"), 1);
     // The function's whole stdout holds no token, body or address either.
-    let all = std::fs::read_to_string(&watch.out).unwrap().to_lowercase();
+    let all = watch.output_lines().join("\n").to_lowercase();
     for secret in [TOKEN, MARKER, "metric.reader"] {
         assert!(!all.contains(secret), "watch output holds {secret:?}");
     }

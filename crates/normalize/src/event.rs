@@ -236,12 +236,10 @@ fn quarantine_id(provider: Provider, bytes: &[u8]) -> String {
     hex(&hasher.finalize())
 }
 
-pub(crate) fn quarantine(
-    provider: Provider,
-    body: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-) -> Event {
+/// The item kept for a body (or a member of one) that could not be
+/// understood: nothing is lost, the raw bytes are stored with the reason,
+/// and a redelivery of the same bytes maps to the same id.
+pub fn quarantine(provider: Provider, body: &[u8], reason: &str, received_at: Timestamp) -> Event {
     let mut attributes = BTreeMap::new();
     attributes.insert("reason".to_owned(), Value::String(reason.to_owned()));
     let raw = raw_text(body, &mut attributes);
@@ -254,11 +252,12 @@ pub(crate) fn quarantine(
     )
 }
 
-/// [`quarantine`] for bytes too large to keep whole: only their first
-/// `keep` bytes (cut back to a whole UTF-8 character when they are text) are
-/// kept as `raw`, with `truncated`, the full size and the SHA-256 of all of
-/// them, so the loss is visible and the original recognisable.
-pub(crate) fn quarantine_part(
+/// [`quarantine`] for bytes too large to keep whole: the same id, only
+/// their first `keep` bytes (cut back to a whole UTF-8 character when they
+/// are text) as `raw`, and `attributes.truncated`, `original_bytes` and
+/// `sha256` (of all of them), so the loss is visible and the original
+/// recognisable.
+pub fn quarantine_part(
     provider: Provider,
     bytes: &[u8],
     reason: &str,

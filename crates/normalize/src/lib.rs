@@ -22,7 +22,9 @@ mod sendpulse;
 mod supersend;
 
 pub use error::NormalizeError;
-pub use event::{bounded_key, Event, TimeSource, MAX_PARTITION_KEY_BYTES};
+pub use event::{
+    bounded_key, quarantine, quarantine_part, Event, TimeSource, MAX_PARTITION_KEY_BYTES,
+};
 pub use provider::Provider;
 pub use timestamp::Timestamp;
 pub use types::{Channel, EventType, CANONICAL_TYPES, INVALID, UNKNOWN};
@@ -107,24 +109,4 @@ pub fn normalize(
             Member::Invalid { reason, .. } => Err(reason),
         })
         .collect()
-}
-
-/// The item kept for a body (or a member of one) that could not be
-/// understood: nothing is lost, the raw bytes are stored with the reason,
-/// and a redelivery of the same bytes maps to the same id.
-pub fn quarantine(provider: Provider, body: &[u8], reason: &str, received_at: Timestamp) -> Event {
-    event::quarantine(provider, body, reason, received_at)
-}
-
-/// [`quarantine`] for bytes too large to keep whole: the same id, the first
-/// `keep` bytes as `raw`, and `attributes.truncated`, `original_bytes` and
-/// `sha256` (of all the bytes).
-pub fn quarantine_part(
-    provider: Provider,
-    bytes: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-    keep: usize,
-) -> Event {
-    event::quarantine_part(provider, bytes, reason, received_at, keep)
 }

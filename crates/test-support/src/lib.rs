@@ -1,0 +1,99 @@
+//! What the tests of every crate and the bench share, so none keeps its own
+//! copy: API Gateway requests ([`request`]), the fixtures, an in-memory
+//! table that holds DynamoDB's limits ([`memory`]), a local DynamoDB of a
+//! test's own ([`dynoxide`]), and `cargo lambda watch` ([`watch`]).
+//! Development only; never part of a function.
+
+pub mod dynoxide;
+pub mod memory;
+pub mod request;
+pub mod watch;
+
+pub use dynoxide::Dynoxide;
+pub use memory::{ItemTest, MemoryTable};
+pub use request::{answer, counts, Req, TOKEN};
+pub use watch::Watch;
+
+use events_table::item::{decode_raw, Item};
+use normalize::Provider;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of the repository, as text.
+pub fn read(path: &str) -> String {
+    let path = repo_root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A provider's fixture bodies (`crates/normalize/tests/fixtures/<provider>/`)
+/// and its sample body (`events/bodies/<provider>.json`), sorted.
+pub fn fixture_files(provider: Provider) -> Vec<PathBuf> {
+    let dir = repo_root()
+        .join("crates/normalize/tests/fixtures")
+        .join(provider.as_str());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.push(repo_root().join(format!("events/bodies/{provider}.json")));
+    files.sort();
+    files
+}
+
+/// A TCP port nothing listens on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on 127.0.0.1:`port` (up to 30 s).
+pub async fn wait_port(port: u16) {
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing listens on 127.0.0.1:{port}");
+}
+
+/// The bytes the provider sent, from a stored item's `raw`, whatever its
+/// encoding.
+pub fn raw_bytes(item: &Item) -> Vec<u8> {
+    let raw = item["raw"].as_s().unwrap();
+    let encoding = item
+        .get("attributes")
+        .and_then(|a| a.as_m().ok())
+        .and_then(|a| a.get("raw_encoding"))
+        .and_then(|e| e.as_s().ok())
+        .map(String::as_str);
+    decode_raw(raw, encoding).unwrap()
+}
+
+/// The local DynamoDB's settings from the environment `make test` sets, to
+/// hand to functions started by a test.
+pub fn local_dynamodb_env() -> Vec<(&'static str, String)> {
+    [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "TABLE_NAME",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+    ]
+    .into_iter()
+    .map(|name| {
+        let value = std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set; run through `make test`"));
+        (name, value)
+    })
+    .collect()
+}
