@@ -2,8 +2,8 @@
 //! a terminal (patient timeouts, a few retries), paging on every call, and
 //! every SDK error turned into one line that says what to do.
 
+use crate::args::Global;
 use crate::error::Fail;
-use crate::Global;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
