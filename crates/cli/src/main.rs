@@ -110,4 +110,28 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["webhooks", "stats", "--provider", "mailchimp"]).is_err());
     }
+
+    #[test]
+    fn shared_flags_keep_each_command_s_own_help() {
+        let cli = Cli::command();
+        let help = |command: &str, flag: &str| {
+            cli.find_subcommand(command)
+                .and_then(|c| c.get_arguments().find(|a| a.get_id() == flag))
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+        };
+        assert_eq!(
+            help("stats", "json").as_deref(),
+            Some("Print JSON instead of a table")
+        );
+        assert_eq!(
+            help("tail", "json").as_deref(),
+            Some("Print JSON (one array; JSON Lines with --follow)")
+        );
+        assert_eq!(
+            help("tail", "day").as_deref(),
+            Some("Start from this day instead of today (YYYY-MM-DD, yesterday, Nd)")
+        );
+        assert!(help("send", "json").is_some_and(|h| h.contains(r#"{"status""#)));
+    }
 }
