@@ -2,8 +2,8 @@
 //! a terminal (patient timeouts, a few retries), paging on every call, and
 //! every SDK error turned into one line that says what to do.
 
+use crate::args::Global;
 use crate::error::Fail;
-use crate::Global;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
@@ -410,6 +410,13 @@ pub fn truncated(item: &Item) -> Option<Truncated> {
 
 /// An item as JSON: S strings, N numbers, BOOL, NULL, L arrays, M objects
 /// (keys sorted), sets as arrays, binary as base64.
+///
+/// Written out rather than `serde_dynamo::from_item::<_, Value>`: that gives
+/// the same JSON for every type but binary, where it fails the whole item
+/// (`serde_json::Value` takes no bytes), so `show --json` of an item with a
+/// B or BS attribute would be an error instead of base64; and it panics on
+/// an attribute type the SDK does not know, where this gives null. Not on
+/// the ingest path: only the CLI's `--json` output uses it.
 pub fn item_json(item: &Item) -> Value {
     Value::Object(
         item.iter()
@@ -484,6 +491,38 @@ mod tests {
                 "schema_version": 1,
                 "attributes": {"value": 149.9, "ok": true, "ids": [88]}
             })
+        );
+    }
+
+    #[test]
+    fn sets_binary_and_null_become_plain_json_too() {
+        use aws_sdk_dynamodb::primitives::Blob;
+        let item: Item = HashMap::from([
+            (
+                "ss".to_owned(),
+                AttributeValue::Ss(vec!["b".into(), "a".into()]),
+            ),
+            (
+                "ns".to_owned(),
+                AttributeValue::Ns(vec!["3".into(), "1.5".into()]),
+            ),
+            (
+                "b".to_owned(),
+                AttributeValue::B(Blob::new(vec![0, 255, b'h'])),
+            ),
+            (
+                "bs".to_owned(),
+                AttributeValue::Bs(vec![Blob::new(b"a".to_vec()), Blob::new(vec![1])]),
+            ),
+            ("null".to_owned(), AttributeValue::Null(true)),
+            (
+                "big".to_owned(),
+                AttributeValue::N("123456789012345678901234567890".into()),
+            ),
+        ]);
+        assert_eq!(
+            item_json(&item).to_string(),
+            r#"{"b":"AP9o","big":1.2345678901234568e+29,"bs":["YQ==","AQ=="],"ns":[3,1.5],"null":null,"ss":["b","a"]}"#
         );
     }
 

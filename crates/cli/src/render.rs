@@ -1,4 +1,16 @@
 //! Human output: aligned tables, bars, numbers.
+//!
+//! Tables are laid out by `comfy-table`, which measures text in terminal
+//! cells (a CJK character or an emoji takes two), with no borders: two
+//! spaces between columns, no trailing spaces. Clipping a long cell to its
+//! column (ending it in `…`) and keeping a row on one line are done here,
+//! in the same cells.
+
+use comfy_table::{presets, CellAlignment, ColumnConstraint, Width};
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
+
+/// Spaces between two columns.
+const GAP: u16 = 2;
 
 /// Columns, each left- or right-aligned, optionally capped in width (longer
 /// cells end in `…`).
@@ -42,7 +54,7 @@ impl Table {
         self
     }
 
-    /// Caps the width of the last column added.
+    /// Caps the width of the last column added, in terminal cells.
     pub fn max(mut self, width: usize) -> Self {
         if let Some(column) = self.columns.last_mut() {
             column.max = Some(width.max(2));
@@ -50,8 +62,8 @@ impl Table {
         self
     }
 
-    /// Makes the last column added exactly `width` wide (clipped, padded),
-    /// so rows printed at different times line up.
+    /// Makes the last column added exactly `width` cells wide (clipped,
+    /// padded), so rows printed at different times line up.
     pub fn fixed(mut self, width: usize) -> Self {
         if let Some(column) = self.columns.last_mut() {
             column.max = Some(width.max(2));
@@ -79,61 +91,38 @@ impl Table {
     }
 
     fn lines(&self, header: bool) -> String {
-        let cells: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|row| {
-                self.columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, column)| {
-                        let cell = row.get(i).map(String::as_str).unwrap_or("");
-                        clip(&clean(cell), column.max)
-                    })
-                    .collect()
-            })
-            .collect();
-        let widths: Vec<usize> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, column)| match (column.fixed, column.max) {
-                (true, Some(max)) => max,
-                _ => cells
-                    .iter()
-                    .map(|row| width(&row[i]))
-                    .chain([width(&column.header)])
-                    .max()
-                    .unwrap_or(0),
-            })
-            .collect();
-        let headers: Vec<String> = self.columns.iter().map(|c| c.header.clone()).collect();
-        let mut out = String::new();
-        let header_row = header.then_some(&headers);
-        for row in header_row.into_iter().chain(&cells) {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                let pad = " ".repeat(widths[i].saturating_sub(width(cell)));
-                if self.columns[i].right {
-                    line.push_str(&pad);
-                    line.push_str(cell);
-                } else {
-                    line.push_str(cell);
-                    line.push_str(&pad);
-                }
+        let mut table = comfy_table::Table::new();
+        table.load_preset(presets::NOTHING);
+        if header {
+            table.set_header(self.columns.iter().map(|c| clean(&c.header)));
+        }
+        for row in &self.rows {
+            table.add_row(self.columns.iter().enumerate().map(|(i, column)| {
+                let cell = row.get(i).map(String::as_str).unwrap_or("");
+                clip(&clean(cell), column.max)
+            }));
+        }
+        let last = self.columns.len().saturating_sub(1);
+        for (i, (spec, column)) in self.columns.iter().zip(table.column_iter_mut()).enumerate() {
+            let gap = if i == last { 0 } else { GAP };
+            column.set_padding((0, gap));
+            column.set_cell_alignment(if spec.right {
+                CellAlignment::Right
+            } else {
+                CellAlignment::Left
+            });
+            if let (true, Some(width)) = (spec.fixed, spec.max) {
+                let width = u16::try_from(width).unwrap_or(u16::MAX).saturating_add(gap);
+                column.set_constraint(ColumnConstraint::Absolute(Width::Fixed(width)));
             }
+        }
+        let mut out = String::new();
+        for line in table.lines() {
             out.push_str(line.trim_end());
             out.push('\n');
         }
         out
     }
-}
-
-fn width(text: &str) -> usize {
-    text.chars().count()
 }
 
 /// Control characters (a provider's event name may carry a newline) shown
@@ -144,15 +133,27 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
+/// `text` in at most `max` cells: cut where it would not fit, and `…`.
 fn clip(text: &str, max: Option<usize>) -> String {
-    match max {
-        Some(max) if width(text) > max => {
-            let mut out: String = text.chars().take(max - 1).collect();
-            out.push('…');
-            out
-        }
-        _ => text.to_owned(),
+    let Some(max) = max.filter(|max| text.width() > *max) else {
+        return text.to_owned();
+    };
+    let room = max.saturating_sub(1);
+    let mut cells = 0;
+    let mut out: String = text
+        .chars()
+        .take_while(|c| {
+            cells += c.width().unwrap_or(0);
+            cells <= room
+        })
+        .collect();
+    // A sequence (an emoji and its variation selector) can be wider than
+    // its characters one by one.
+    while out.width() > room {
+        out.pop();
     }
+    out.push('…');
+    out
 }
 
 /// A horizontal bar `count/max` of `width` cells, in eighths of a cell;
@@ -222,6 +223,24 @@ mod tests {
         b.row(["yesterday", "y"]);
         assert_eq!(a.render(), "WHEN    WHAT\ntoday   x\n");
         assert_eq!(b.render_rows(), "yeste…  y\n");
+    }
+
+    #[test]
+    fn double_width_text_is_measured_in_cells() {
+        let mut table = Table::new().left("EVENT").max(8).left("ID");
+        table.row(["イベント", "x"]);
+        table.row(["イベント名前", "y"]);
+        table.row(["ab😀", "z"]);
+        assert_eq!(
+            table.render(),
+            "EVENT     ID\n\
+             イベント  x\n\
+             イベン…   y\n\
+             ab😀      z\n"
+        );
+        let mut fixed = Table::new().left("E").fixed(5).left("ID");
+        fixed.row(["日本語です", "x"]);
+        assert_eq!(fixed.render_rows(), "日本…  x\n");
     }
 
     #[test]

@@ -2,14 +2,27 @@
 //! newest, from the by_contact index.
 
 use super::{newest_first, out, print_json};
+use crate::args::Output;
 use crate::db::{item_json, s, Ctx, Item, Query};
 use crate::error::Fail;
 use crate::render::{count, Table};
-use crate::ContactArgs;
 use normalize::Provider;
 use std::collections::HashSet;
 
-pub async fn run(ctx: &Ctx, args: ContactArgs) -> Result<(), Fail> {
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// An e-mail address, provider:contact_id (e.g. flashy:c3b0), a phone
+    /// number, or a raw contact_key (email#…, contact#…#…, phone#…).
+    #[arg(value_name = "CONTACT")]
+    pub contact: String,
+    /// At most this many events (the oldest first).
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<usize>,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let keys = contact_keys(&args.contact)?;
     let mut events: Vec<Item> = Vec::new();
     let mut ids = HashSet::new();
@@ -26,7 +39,7 @@ pub async fn run(ctx: &Ctx, args: ContactArgs) -> Result<(), Fail> {
         events.truncate(limit);
     }
 
-    if args.json {
+    if args.output.json {
         let items: Vec<_> = events.iter().map(item_json).collect();
         return print_json(&items);
     }

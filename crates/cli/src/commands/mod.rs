@@ -11,17 +11,8 @@ pub mod tail;
 use crate::db::{s, Item};
 use crate::error::Fail;
 use crate::render::Table;
-use normalize::Provider;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
-
-/// The providers a command looks at.
-pub fn providers(only: Option<Provider>) -> Vec<Provider> {
-    match only {
-        Some(provider) => vec![provider],
-        None => Provider::ALL.to_vec(),
-    }
-}
 
 /// Pretty JSON on standard output.
 pub fn print_json(value: &impl Serialize) -> Result<(), Fail> {

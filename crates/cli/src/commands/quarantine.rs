@@ -11,12 +11,12 @@
 //! has no `attributes`, so the reasons of invalid items are then read from
 //! the table by id); without it, the table is scanned.
 
-use super::{out, print_json, providers, Progress};
-use crate::dates::{day_string, parse_day, today};
+use super::{out, print_json, Progress};
+use crate::args::{OnlyDay, OnlyProvider, Output};
+use crate::dates::day_string;
 use crate::db::{attr, names, s, truncated, Ctx, Item, Query, Scan};
 use crate::error::Fail;
 use crate::render::{thousands, Table};
-use crate::QuarantineArgs;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::try_join_all;
 use normalize::{INVALID, UNKNOWN};
@@ -74,25 +74,39 @@ struct Entry {
     sha256: Option<String>,
 }
 
-pub async fn run(ctx: &Ctx, args: QuarantineArgs) -> Result<(), Fail> {
-    let day = match &args.day {
-        Some(day) => Some(day_string(parse_day(day, today())?)),
-        None => None,
-    };
+#[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("day", |day| day.help("Only this day (the by_day index); without it the whole table is scanned")),
+    mut_arg("json", |json| json.help("Print JSON (groups and items)")),
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub day: OnlyDay,
+    #[command(flatten)]
+    pub only: OnlyProvider,
+    /// Also list every item, newest first.
+    #[arg(long)]
+    pub items: bool,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
+    let day = args.day.date()?.map(day_string);
     let items = match &day {
         Some(day) => for_day(ctx, &args, day).await?,
         None => scan(ctx, &args).await?,
     };
     let report = report(day, &items);
-    if args.json {
+    if args.output.json {
         print_json(&report)
     } else {
         out(&human(&report, args.items))
     }
 }
 
-async fn for_day(ctx: &Ctx, args: &QuarantineArgs, day: &str) -> Result<Vec<Item>, Fail> {
-    let queries = providers(args.provider).into_iter().map(|provider| {
+async fn for_day(ctx: &Ctx, args: &Args, day: &str) -> Result<Vec<Item>, Fail> {
+    let queries = args.only.providers().into_iter().map(|provider| {
         let q = Query::day(&format!("{provider}#{day}")).types(&[INVALID, UNKNOWN]);
         async move { ctx.query(&q).await }
     });
@@ -121,7 +135,7 @@ async fn for_day(ctx: &Ctx, args: &QuarantineArgs, day: &str) -> Result<Vec<Item
     Ok(items)
 }
 
-async fn scan(ctx: &Ctx, args: &QuarantineArgs) -> Result<Vec<Item>, Fail> {
+async fn scan(ctx: &Ctx, args: &Args) -> Result<Vec<Item>, Fail> {
     let mut spec = Scan {
         filter: Some("#et IN (:invalid, :unknown)".to_owned()),
         projection: Some("#id, #p, #et, #pe, #oa, #at".to_owned()),
@@ -138,7 +152,7 @@ async fn scan(ctx: &Ctx, args: &QuarantineArgs) -> Result<Vec<Item>, Fail> {
             (":unknown".to_owned(), AttributeValue::S(UNKNOWN.to_owned())),
         ]),
     };
-    if let Some(provider) = args.provider {
+    if let Some(provider) = args.only.provider {
         spec.filter = Some(format!("{} AND #p = :p", spec.filter.unwrap_or_default()));
         spec.values
             .insert(":p".to_owned(), AttributeValue::S(provider.to_string()));

@@ -18,12 +18,12 @@
 //! `--yes`, and refuses without a terminal to ask on.
 
 use super::{out, print_json, Progress};
+use crate::args::{OnlyProvider, Output};
 use crate::dates::parse_when;
 use crate::db::{names, s, Ctx, Item, Scan};
 use crate::error::Fail;
 use crate::render::{bar, count, thousands, Table};
 use crate::replan::{plan, Options, Plan};
-use crate::ReprocessArgs;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use events_table::store::{store_all, Stored};
@@ -99,7 +99,38 @@ struct Report {
     changes: Vec<Change>,
 }
 
-pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
+#[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |json| json.help("Print JSON (summary and every change)")))]
+pub struct Args {
+    #[command(flatten)]
+    pub only: OnlyProvider,
+    /// Only items received at or after this day or time
+    /// (YYYY-MM-DD, RFC 3339, today, yesterday, Nd, Nh).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only items received before this day or time (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Every item, not only `unknown` and `invalid` ones. Asks for
+    /// confirmation first (unless --yes or --dry-run); refused when there is
+    /// no terminal to ask on.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also rewrite a typed event that this normalizer can only read as
+    /// `unknown` (by default it is left as it is, and listed as skipped).
+    #[arg(long)]
+    pub allow_downgrade: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let spec = scan_spec(&args, OffsetDateTime::now_utc())?;
     if args.all && !args.yes && !args.dry_run {
         let stdin = std::io::stdin();
@@ -151,7 +182,7 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
         }
     }
     progress.clear();
-    if args.json {
+    if args.output.json {
         print_json(&report)?;
     } else {
         out(&human(&report))?;
@@ -177,9 +208,9 @@ pub async fn run(ctx: &Ctx, args: ReprocessArgs) -> Result<(), Fail> {
 }
 
 /// What `--all` is about to go over, for the confirmation.
-fn scope(ctx: &Ctx, args: &ReprocessArgs) -> String {
+fn scope(ctx: &Ctx, args: &Args) -> String {
     let mut narrowed = Vec::new();
-    if let Some(provider) = args.provider {
+    if let Some(provider) = args.only.provider {
         narrowed.push(format!("provider {provider}"));
     }
     if let Some(since) = &args.since {
@@ -269,7 +300,7 @@ fn progress_line(s: &Summary, total: Option<u64>) -> String {
 
 /// The scan: unknown and invalid items (or all), narrowed by provider and
 /// receive time.
-fn scan_spec(args: &ReprocessArgs, now: OffsetDateTime) -> Result<Scan, Fail> {
+fn scan_spec(args: &Args, now: OffsetDateTime) -> Result<Scan, Fail> {
     let mut filters = Vec::new();
     let mut spec = Scan::default();
     if !args.all {
@@ -280,7 +311,7 @@ fn scan_spec(args: &ReprocessArgs, now: OffsetDateTime) -> Result<Scan, Fail> {
             (":invalid".to_owned(), AttributeValue::S(INVALID.to_owned())),
         ]);
     }
-    if let Some(provider) = args.provider {
+    if let Some(provider) = args.only.provider {
         filters.push("#p = :p".to_owned());
         spec.names.extend(names(&[("#p", "provider")]));
         spec.values
@@ -584,12 +615,12 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    fn args(extra: &[&str]) -> ReprocessArgs {
+    fn args(extra: &[&str]) -> Args {
         use clap::Parser;
         #[derive(Parser)]
         struct Wrap {
             #[command(flatten)]
-            args: ReprocessArgs,
+            args: Args,
         }
         let mut argv = vec!["reprocess"];
         argv.extend(extra);

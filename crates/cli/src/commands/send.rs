@@ -2,23 +2,52 @@
 //! would, and print the answer.
 
 use super::{out, print_json};
+use crate::args::Output;
 use crate::db::innermost;
 use crate::error::Fail;
-use crate::SendArgs;
 use bytes::Bytes;
 use http::{header, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use normalize::Provider;
 use serde_json::{json, Value};
 use std::io::Read as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub const DEV_TOKEN: &str = "dev-token";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-pub async fn run(args: SendArgs) -> Result<(), Fail> {
+#[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |json| json.help(
+    r#"Print JSON: {"status": <code>, "body": <answer>}"#
+)))]
+pub struct Args {
+    /// Which provider's function receives it.
+    #[arg(value_name = "PROVIDER")]
+    pub provider: Provider,
+    /// The body to send (`-` reads standard input).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The endpoint [default: http://127.0.0.1:9000/lambda-url/<provider>/].
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The webhook token [default: the first of WEBHOOK_TOKENS, else dev-token].
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Send no token at all.
+    #[arg(long, conflicts_with = "token")]
+    pub no_token: bool,
+    /// Content-Type header of the request.
+    #[arg(long, default_value = "application/json", value_name = "TYPE")]
+    pub content_type: String,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(args: Args) -> Result<(), Fail> {
     let body = read_body(&args.file)?;
     let url = args
         .url
@@ -50,7 +79,7 @@ pub async fn run(args: SendArgs) -> Result<(), Fail> {
         ))
     })?
     .map_err(|e| Fail::new(format!("cannot POST to {url}: {e}{hint}")))?;
-    if args.json {
+    if args.output.json {
         let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text.clone()));
         print_json(&json!({ "status": status.as_u16(), "body": body }))?;
     } else {

@@ -2,11 +2,11 @@
 //! `attributes` are there), its raw payload decoded and pretty-printed.
 
 use super::{out, print_json};
+use crate::args::Output;
 use crate::db::{attr, item_json, s, Ctx, Item};
 use crate::error::Fail;
 use crate::raw;
 use crate::render::Table;
-use crate::ShowArgs;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
@@ -34,7 +34,19 @@ const ORDER: &[&str] = &[
     "schema_version",
 ];
 
-pub async fn run(ctx: &Ctx, args: ShowArgs) -> Result<(), Fail> {
+#[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |json| json.help(
+    r#"Print JSON: {"item": <as stored>, "raw": <decoded raw payload>}"#
+)))]
+pub struct Args {
+    /// The event_id (64 hex characters).
+    #[arg(value_name = "EVENT_ID")]
+    pub event_id: String,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let id = args.event_id.trim();
     let item = ctx.get(id).await?.ok_or_else(|| {
         Fail::new(format!(
@@ -43,7 +55,7 @@ pub async fn run(ctx: &Ctx, args: ShowArgs) -> Result<(), Fail> {
         ))
     })?;
     let decoded = s(&item, "raw").map(|r| raw::decode(r, attr(&item, "raw_encoding")));
-    if args.json {
+    if args.output.json {
         let raw = match &decoded {
             Some(Ok(bytes)) => raw::as_json(bytes),
             _ => serde_json::Value::Null,

@@ -1,14 +1,24 @@
 //! `webhooks stats`: counts per provider and canonical type for one day.
 
-use super::{out, print_json, providers};
-use crate::dates::{day_string, parse_day, today};
+use super::{out, print_json};
+use crate::args::{Day, OnlyProvider, Output};
+use crate::dates::day_string;
 use crate::db::{s, Ctx, Query};
 use crate::error::Fail;
 use crate::render::{bar, thousands, Table};
-use crate::StatsArgs;
 use futures_util::future::try_join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub day: Day,
+    #[command(flatten)]
+    pub only: OnlyProvider,
+    #[command(flatten)]
+    pub output: Output,
+}
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -25,9 +35,9 @@ struct Count {
     count: u64,
 }
 
-pub async fn run(ctx: &Ctx, args: StatsArgs) -> Result<(), Fail> {
-    let day = day_string(parse_day(&args.day, today())?);
-    let queries = providers(args.provider).into_iter().map(|provider| {
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
+    let day = day_string(args.day.date()?);
+    let queries = args.only.providers().into_iter().map(|provider| {
         let mut q = Query::day(&format!("{provider}#{day}"));
         q.names.insert("#et".to_owned(), "event_type".to_owned());
         q.projection = Some("#et".to_owned());
@@ -43,7 +53,7 @@ pub async fn run(ctx: &Ctx, args: StatsArgs) -> Result<(), Fail> {
     });
     let per_provider = try_join_all(queries).await?;
     let report = report(day, per_provider);
-    if args.json {
+    if args.output.json {
         print_json(&report)
     } else {
         out(&human(&report))

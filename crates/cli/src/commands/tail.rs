@@ -7,24 +7,59 @@
 //! arrives later than that is in the table (see `stats`, `contact`) but is
 //! not printed by `--follow`.
 
-use super::{event_row, event_table, newest_first, out, providers};
-use crate::dates::{day_string, parse_day, parse_duration, today};
+use super::{event_row, event_table, newest_first, out};
+use crate::args::{Day, OnlyProvider, Output};
+use crate::dates::{day_string, parse_duration};
 use crate::db::{item_json, s, Ctx, Item, Query};
 use crate::error::Fail;
-use crate::TailArgs;
 use futures_util::future::try_join_all;
 use normalize::{Provider, Timestamp};
 use std::collections::HashMap;
 use std::time::Duration;
 use time::{Date, OffsetDateTime};
 
-pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
-    let start = parse_day(&args.day, today())?;
+#[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("day", |day| day.help("Start from this day instead of today (YYYY-MM-DD, yesterday, Nd)")),
+    mut_arg("json", |json| json.help("Print JSON (one array; JSON Lines with --follow)")),
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub only: OnlyProvider,
+    /// Only this canonical type (e.g. email.opened, unknown, invalid).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// How many events to show.
+    #[arg(long, short = 'n', default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(flatten)]
+    pub day: Day,
+    /// How many days back to look for events.
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub days: u32,
+    /// Keep polling and print new events below as they arrive (Ctrl-C
+    /// stops); the first ones are then listed oldest first. Shows events
+    /// whose occurred_at is at most --window old when they arrive.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Seconds between polls with --follow.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// With --follow: how far back in occurred_at a newly stored event may be
+    /// and still be shown (providers send late; e.g. 15m, 2h).
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub window: String,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
+    let start = args.day.date()?;
     let window = parse_duration(&args.window)?;
     if !(args.interval.is_finite() && args.interval > 0.0) {
         return Err(Fail::new("--interval must be a positive number of seconds"));
     }
-    let providers = providers(args.provider);
+    let providers = args.only.providers();
     let types: Vec<&str> = args.event_type.as_deref().into_iter().collect();
     if let Some(t) = types.iter().find(|t| !is_type(t)) {
         return Err(Fail::new(format!(
@@ -52,12 +87,13 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
         // A stream reads top to bottom: oldest first, new ones below.
         latest.reverse();
     }
-    if args.json && args.follow {
+    let json = args.output.json;
+    if json && args.follow {
         // JSON Lines, one event per line as it arrives.
         for item in &latest {
             out(&format!("{}\n", item_json(item)))?;
         }
-    } else if args.json {
+    } else if json {
         let items: Vec<_> = latest.iter().map(item_json).collect();
         super::print_json(&items)?;
     } else if latest.is_empty() && !args.follow {
@@ -81,7 +117,7 @@ pub async fn run(ctx: &Ctx, args: TailArgs) -> Result<(), Fail> {
             &types,
             window,
             args.interval,
-            args.json,
+            json,
             &latest,
         )
         .await?;
