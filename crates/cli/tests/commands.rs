@@ -16,14 +16,11 @@ use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use test_support::table_name;
 use time::macros::date;
 use time::Date;
 
 // ---------------------------------------------------------------- helpers
-
-fn table_name() -> String {
-    std::env::var("TABLE_NAME").unwrap_or_else(|_| "webhook-events".to_owned())
-}
 
 fn webhooks(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_webhooks"))

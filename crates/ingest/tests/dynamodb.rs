@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{answer, counts, fixture_files, Dynoxide, Req, TOKEN};
+use common::{answer, counts, fixture_files, table_name, Dynoxide, Req, TOKEN};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::MAX_GET_KEYS;
 use events_table::{dynamo, DynamoTable};
@@ -18,10 +18,6 @@ use ingest::{App, Config, Provider};
 use normalize::{normalize, quarantine, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn table_name() -> String {
-    std::env::var("TABLE_NAME").unwrap_or_else(|_| "webhook-events".into())
-}
 
 fn config() -> Config {
     Config::from_lookup(

@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
-use common::{answer, counts, raw_bytes, read, MemoryTable, Req, TOKEN};
+use common::{answer, counts, raw_bytes, read, table_name, MemoryTable, Req, TOKEN};
 use events_table::item::{item_size, Item, GZIP_BASE64, MAX_ITEM_BYTES};
 use events_table::store::MAX_EVENTS;
 use events_table::{dynamo, DynamoTable};
@@ -681,10 +681,6 @@ async fn bad_bodies_too_large_for_an_item_are_kept_compressed() {
 }
 
 // ------------------------------------------------- the real local server
-
-fn table_name() -> String {
-    std::env::var("TABLE_NAME").unwrap_or_else(|_| "webhook-events".into())
-}
 
 /// The SendPulse function over the local DynamoDB of `make test`, and a
 /// client to read the table with.

@@ -79,6 +79,11 @@ pub fn raw_bytes(item: &Item) -> Vec<u8> {
     decode_raw(raw, encoding).unwrap()
 }
 
+/// The table of the local DynamoDB `make test` starts.
+pub fn table_name() -> String {
+    std::env::var("TABLE_NAME").unwrap_or_else(|_| "webhook-events".to_owned())
+}
+
 /// The local DynamoDB's settings from the environment `make test` sets, to
 /// hand to functions started by a test.
 pub fn local_dynamodb_env() -> Vec<(&'static str, String)> {
