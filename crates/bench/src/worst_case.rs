@@ -51,6 +51,8 @@ pub async fn run(binary: &Path) -> Vec<Case> {
         ("events_800b", events_800b(limit, &tag)),
         ("one_string", one_string(limit)),
         ("deep_nesting", deep_nesting(limit)),
+        ("one_event_long_list", one_event_long_list(limit)),
+        ("one_event_wide_map", one_event_wide_map(limit)),
     ] {
         assert!(body.len() <= limit, "{name}: {} bytes", body.len());
         eprintln!("  {name}: {shape}, {} bytes", body.len());
@@ -152,6 +154,41 @@ fn array_of(limit: usize, max: usize, mut element: impl FnMut(usize) -> String) 
     }
     body.push(']');
     (n, body)
+}
+
+/// One SendPulse Automation 360 event whose `variables` (copied into the
+/// event's attributes) hold a list of empty objects, as long as fits: the
+/// most values per byte inside one event.
+fn one_event_long_list(limit: usize) -> (String, String) {
+    let head = r#"[{"title":"worst","automation_id":1,"variables":{"list":"#;
+    let (n, list) = array_of(limit - head.len() - 3, usize::MAX, |_| "{}".to_owned());
+    let body = format!("{head}{list}}}}}]");
+    (
+        format!("one event, a list of {} empty objects", thousands(n)),
+        body,
+    )
+}
+
+/// One SendPulse Automation 360 event whose `variables` map has as many
+/// keys as fit.
+fn one_event_wide_map(limit: usize) -> (String, String) {
+    let head = r#"[{"title":"worst","automation_id":1,"variables":{"#;
+    let mut body = String::with_capacity(limit);
+    body.push_str(head);
+    let mut n = 0;
+    loop {
+        let next = format!(r#""k{n}":1"#);
+        if body.len() + usize::from(n > 0) + next.len() + 3 > limit {
+            break;
+        }
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&next);
+        n += 1;
+    }
+    body.push_str("}}]");
+    (format!("one event, a map of {} keys", thousands(n)), body)
 }
 
 /// `[{},{},...]`: the most members per byte.

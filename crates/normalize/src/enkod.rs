@@ -4,7 +4,7 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{email_at, event_name, lookup_key, text_at, time_at};
+use crate::fields::{copied, email_at, event_name, lookup_key, text_at, time_at};
 use crate::json::{Json, Object};
 use crate::{Channel, EventType, NormalizeError};
 
@@ -107,8 +107,8 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("template_name", text_at(obj, &["template_name"]));
     d.attr("text", text_at(obj, &["message"]));
     d.attr("group_name", text_at(obj, &["group_name"]));
-    d.attr("groups_ids", obj.get("groups_ids").map(Json::to_value));
-    d.attr("groups_names", obj.get("groups_names").map(Json::to_value));
+    d.attr("groups_ids", obj.get("groups_ids").map(copied));
+    d.attr("groups_names", obj.get("groups_names").map(copied));
     if is_test(obj) {
         d.attr("test", Some(true));
     }

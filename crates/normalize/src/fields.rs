@@ -90,6 +90,58 @@ pub(crate) fn lookup_key(name: &str) -> String {
     key
 }
 
+/// The most of an event copied into one attribute, in DynamoDB's size
+/// units. Attributes are stored as they are (only `raw` is ever
+/// compressed), so a larger part could never be stored in a 400 KB item; and
+/// copying it would cost memory many times the body's size.
+pub(crate) const MAX_COPIED_BYTES: usize = 300_000;
+/// What an attribute holds instead of a part too large to copy.
+pub(crate) const NOT_COPIED: &str =
+    "(not copied: larger than a DynamoDB item can hold; the event's raw has it)";
+
+/// A part of the event to keep as an attribute: a copy, or [`NOT_COPIED`]
+/// when it is larger than [`MAX_COPIED_BYTES`] (found without copying it).
+pub(crate) fn copied(json: &Json) -> Value {
+    if within(json, &mut MAX_COPIED_BYTES.to_owned()) {
+        json.to_value()
+    } else {
+        Value::String(NOT_COPIED.to_owned())
+    }
+}
+
+/// Whether `json` fits in `budget` bytes as DynamoDB counts them (strings
+/// and numbers by their length, one byte per element, three per
+/// container); stops as soon as it does not.
+pub(crate) fn within(json: &Json, budget: &mut usize) -> bool {
+    match json {
+        Json::Null | Json::Bool(_) => take(budget, 1),
+        Json::Number(n) => take(budget, n.to_string().len()),
+        Json::Str(s) => take(budget, s.len()),
+        Json::Array(items) => {
+            take(budget, 3)
+                && items
+                    .iter()
+                    .all(|item| take(budget, 1) && within(item, budget))
+        }
+        Json::Object(o) => {
+            take(budget, 3)
+                && o.iter()
+                    .all(|(k, v)| take(budget, 1 + k.len()) && within(v, budget))
+        }
+    }
+}
+
+/// Takes `bytes` from `budget`, or says there are not that many left.
+fn take(budget: &mut usize, bytes: usize) -> bool {
+    match budget.checked_sub(bytes) {
+        Some(left) => {
+            *budget = left;
+            true
+        }
+        None => false,
+    }
+}
+
 /// Container levels kept inside one attribute value; deeper parts are kept
 /// as their JSON text, so a stored item stays within DynamoDB's 32 levels.
 const MAX_ATTRIBUTE_DEPTH: usize = 8;

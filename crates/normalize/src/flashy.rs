@@ -4,8 +4,10 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
-use crate::json::{Json, Object};
+use crate::fields::{
+    bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at, time_at,
+};
+use crate::json::Object;
 use crate::{EventType, NormalizeError};
 
 const NAME: &str = "flashy";
@@ -70,7 +72,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     d.attr("url", text_at(f, &["page_url", "link"]));
     d.attr("title", text_at(f, &["page_title"]));
     d.attr("referral", text_at(f, &["referral"]));
-    d.attr("utm", f.get("utm").map(Json::to_value));
+    d.attr("utm", f.get("utm").map(copied));
     d.attr("anonymous_id", text_at(f, &["anonymous_id"]));
     d.attr(
         "order_id",
@@ -82,9 +84,9 @@ pub(crate) fn event(obj: &Object) -> Draft {
         "status",
         text_at(f, &["status"]).filter(|_| event_type != EventType::SmsReceived),
     );
-    d.attr("content_ids", f.get("content_ids").map(Json::to_value));
-    d.attr("old", f.get("old").map(Json::to_value));
-    d.attr("new", f.get("new").map(Json::to_value));
+    d.attr("content_ids", f.get("content_ids").map(copied));
+    d.attr("old", f.get("old").map(copied));
+    d.attr("new", f.get("new").map(copied));
     // `old`/`new` lose their null values when pruned (`birthday: null` →
     // set); the names of the changed fields are kept apart.
     d.attr("changed_fields", changed_fields(f));

@@ -5,7 +5,10 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{bounce_type, email_at, event_name, lookup_key, text_at, time_at};
+use crate::fields::{
+    bounce_type, email_at, event_name, lookup_key, text_at, time_at, within, MAX_COPIED_BYTES,
+    NOT_COPIED,
+};
 use crate::json::{Json, Object};
 use crate::{EventType, NormalizeError};
 use serde_json::{Map, Value};
@@ -117,6 +120,9 @@ pub(crate) fn event(obj: &Object) -> Draft {
 /// A360 sends variables as `[{"name1": "value1"}, {"name2": "value2"}]`;
 /// they are kept as one map. Anything else is kept as sent.
 fn merged_variables(value: &Json) -> Value {
+    if !within(value, &mut MAX_COPIED_BYTES.to_owned()) {
+        return Value::String(NOT_COPIED.to_owned());
+    }
     match value {
         Json::Array(items) if items.iter().all(Json::is_object) => {
             let mut merged = Map::new();

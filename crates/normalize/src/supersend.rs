@@ -6,7 +6,9 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{bounce_type, email_at, event_name, lookup_key, object_at, text_at, time_at};
+use crate::fields::{
+    bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at, time_at,
+};
 use crate::json::{Json, Object};
 use crate::{EventType, NormalizeError};
 
@@ -63,7 +65,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
         "conversation_id",
         text_at(obj, &["conversationId", "conversation_id"]),
     );
-    d.attr("details", obj.get("details").map(Json::to_value));
+    d.attr("details", obj.get("details").map(copied));
     // `details` is undocumented; the usual names are lifted when present.
     let details = object_at(obj, "details");
     if let Some(details) = details {

@@ -141,3 +141,32 @@ fn a_member_kept_in_part_has_the_same_id_and_says_what_is_missing() {
     assert_eq!(part.raw, "////");
     assert_eq!(part.attributes["raw_encoding"], "base64");
 }
+
+#[test]
+fn a_part_too_large_for_any_item_is_not_copied_into_attributes() {
+    // SendPulse A360 `variables` and SuperSend `details` are copied into
+    // attributes; over 300,000 bytes they could never be stored, so they
+    // are not copied. The event itself, its type and its raw are whole.
+    let wide: Vec<String> = (0..40_000).map(|i| format!(r#""key{i}":"value""#)).collect();
+    let body = format!(r#"[{{"title":"Welcome","automation_id":1,"variables":{{{}}}}}]"#, wide.join(","));
+    let events = normalize(Provider::Sendpulse, body.as_bytes(), received_at()).unwrap();
+    assert_eq!(events[0].event_type, "automation.triggered");
+    let note = events[0].attributes["variables"].as_str().unwrap();
+    assert!(note.starts_with("(not copied"), "{note}");
+    assert_eq!(events[0].raw, &body[1..body.len() - 1]);
+
+    // Under the bound, copied as before.
+    let small = r#"[{"title":"Welcome","automation_id":1,"variables":{"plan":"pro"}}]"#;
+    let events = normalize(Provider::Sendpulse, small.as_bytes(), received_at()).unwrap();
+    assert_eq!(events[0].attributes["variables"]["plan"], "pro");
+
+    let details = format!(
+        r#"{{"event":"reply","timestamp":1700000000,"ContactId":"c1","details":{{"text":"{}"}}}}"#,
+        "x".repeat(400_000)
+    );
+    let events = normalize(Provider::Supersend, details.as_bytes(), received_at()).unwrap();
+    assert!(events[0].attributes["details"]
+        .as_str()
+        .unwrap()
+        .starts_with("(not copied"));
+}
