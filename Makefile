@@ -8,6 +8,9 @@ VENV := .venv
 TOOLS := $(VENV)/.installed
 BINARIES := flashy egoi enkod supersend sendpulse
 LOCAL := infra/local
+# SAM CLI, pinned: `make deploy` and the packaging checks of `make lint-infra`.
+SAM := $(VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
 
 .PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools dynoxide stress fuzz
 
@@ -42,7 +45,9 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
-lint-infra: $(TOOLS)
+# The template tests include running SAM CLI's packaging offline (the
+# template loops over the providers; see docs/deploy.md, "Packaging").
+lint-infra: $(TOOLS) $(SAM)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(VENV)/bin/python infra/test_template.py
 
@@ -53,16 +58,15 @@ build: $(TOOLS)
 	@ls -l $(foreach b,$(BINARIES),target/lambda/$(b)/bootstrap)
 
 ## Deploy the stack in infra/template.yaml (settings in infra/samconfig.toml).
-SAM := $(VENV)/bin/sam
 $(SAM): $(TOOLS)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
 deploy: build $(SAM)
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --template-file infra/template.yaml $(DEPLOY_ARGS)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --language-extensions --template-file infra/template.yaml $(DEPLOY_ARGS)
 
 deploy-guided: build $(SAM)
-	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file infra/template.yaml $(DEPLOY_ARGS)
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --language-extensions --template-file infra/template.yaml $(DEPLOY_ARGS)
 
 ## Send a provider's sample API Gateway event to a running `make dev`: make invoke P=flashy
 P ?= flashy

@@ -8,10 +8,18 @@ installed by aws-sam-cli) in the virtualenv:
     .venv/bin/pip install cfn-lint aws-sam-translator
 Works offline, without AWS credentials.
 
-Two views of the template are checked:
-* the source, as decoded by cfn-lint (what we wrote), and
-* the CloudFormation that the SAM translator makes of it (what gets deployed:
-  Globals merged into each function, HttpApi events turned into routes).
+Three views of the template are checked:
+* the source, as decoded by cfn-lint (what we wrote, with its Fn::ForEach
+  loops over the providers),
+* the source with the loops expanded the way CloudFormation's
+  AWS::LanguageExtensions transform does (cfn-lint's model of that transform,
+  cross-checked against SAM CLI's own expansion when SAM CLI is installed),
+  which is what almost every check below reads, and
+* the CloudFormation that the SAM translator makes of the expanded template
+  (what gets deployed: Globals merged into each function, HttpApi events
+  turned into routes).
+With SAM CLI installed (`make lint-infra` installs it), the Packaging checks
+also run `sam package` itself, offline, with S3 replaced by a recorder.
 """
 
 from __future__ import annotations
@@ -31,6 +39,13 @@ TEMPLATE = INFRA / "template.yaml"
 SAMCONFIG = INFRA / "samconfig.toml"
 
 PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
+# The template's Fn::ForEach loops: loop name -> the providers it covers.
+LOOPS = {
+    ("Resources", "Fn::ForEach::Providers"): PROVIDERS,
+    # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY.
+    ("Resources", "Fn::ForEach::Functions"): [p for p in PROVIDERS if p != "sendpulse"],
+    ("Outputs", "Fn::ForEach::WebhookUrls"): PROVIDERS,
+}
 TABLE_ACTIONS = {
     "dynamodb:BatchWriteItem",
     "dynamodb:BatchGetItem",
@@ -49,18 +64,79 @@ def logical(provider: str) -> str:
     return provider.capitalize()
 
 
-def load_source() -> dict:
+def plain(node):
+    """cfn-lint's nodes subclass dict/str; make them plain."""
+    return json.loads(json.dumps(node))
+
+
+def load_source(path: Path = TEMPLATE) -> dict:
     from cfnlint.decode import decode
 
-    tpl, matches = decode(str(TEMPLATE))
+    tpl, matches = decode(str(path))
     if matches:
         raise AssertionError(f"template does not parse: {matches}")
-    # cfn-lint's nodes subclass dict/str; make them plain.
-    return json.loads(json.dumps(tpl))
+    return plain(tpl)
 
 
-def translate(source: dict) -> dict:
-    """The CloudFormation that SAM makes of the template (offline)."""
+def inline_sub(node):
+    """Fold each Fn::Sub [text, {var: value}] whose values are literals or a
+    Ref/GetAtt into Fn::Sub text, which means the same to CloudFormation:
+    {"Fn::Sub": ["x-${name}", {"name": "flashy"}]} is {"Fn::Sub": "x-flashy"},
+    and a variable {"Ref": "R"} is ${R}; with nothing left to substitute it
+    is the plain string. The loops build names that way."""
+    if isinstance(node, list):
+        return [inline_sub(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    node = {k: inline_sub(v) for k, v in node.items()}
+    sub = node.get("Fn::Sub")
+    if set(node) == {"Fn::Sub"} and isinstance(sub, list) and len(sub) == 2:
+        text, variables = sub
+        for name, value in variables.items():
+            if isinstance(value, str) and "${" not in value:
+                text = text.replace("${" + name + "}", value)
+            elif isinstance(value, dict) and set(value) == {"Ref"}:
+                text = text.replace("${" + name + "}", "${" + value["Ref"] + "}")
+            elif isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+                text = text.replace("${" + name + "}", "${" + ".".join(value["Fn::GetAtt"]) + "}")
+            else:
+                return node
+        return {"Fn::Sub": text} if "${" in text else text
+    return node
+
+
+def expand(path: Path = TEMPLATE) -> dict:
+    """The template after AWS::LanguageExtensions: every Fn::ForEach expanded,
+    Fn::FindInMap on the Providers mapping and Ref/GetAtt of an Fn::Sub
+    resolved. This is cfn-lint's implementation of the transform (the same
+    one `cfn-lint infra/template.yaml` lints), then inline_sub."""
+    from cfnlint.decode import decode
+    from cfnlint.template import Template
+    from cfnlint.template.transforms._language_extensions import language_extension
+
+    tpl, matches = decode(str(path))
+    if matches:
+        raise AssertionError(f"template does not parse: {matches}")
+    errors, expanded = language_extension(Template(str(path), tpl, ["us-east-1"]))
+    if errors:
+        raise AssertionError(f"Fn::ForEach does not expand: {errors}")
+    return inline_sub(plain(expanded))
+
+
+def sam_cli_expand(source: dict) -> dict | None:
+    """SAM CLI's own AWS::LanguageExtensions expansion (what `sam deploy
+    --language-extensions` packages from), or None without SAM CLI."""
+    try:
+        from samcli.lib.cfn_language_extensions.sam_integration import expand_language_extensions
+    except ImportError:
+        return None
+    result = expand_language_extensions(copy.deepcopy(source), {}, enabled=True)
+    assert result.had_language_extensions
+    return inline_sub(plain(result.expanded_template))
+
+
+def translate(source: dict, code_uris_as_written: bool = False) -> dict:
+    """The CloudFormation that SAM makes of the expanded template (offline)."""
     try:
         from samtranslator.translator.transform import transform
     except ImportError:
@@ -68,10 +144,13 @@ def translate(source: dict) -> dict:
 
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     tpl = copy.deepcopy(source)
+    # AWS::LanguageExtensions has run already (expand); SAM's transform is next.
+    assert tpl["Transform"] == ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"], tpl["Transform"]
+    tpl["Transform"] = "AWS::Serverless-2016-10-31"
     # The translator wants S3 locations; `sam deploy` uploads the local
     # directories first and puts S3 locations in their place.
     for res in tpl["Resources"].values():
-        if res["Type"] == "AWS::Serverless::Function":
+        if res["Type"] == "AWS::Serverless::Function" and not code_uris_as_written:
             res["Properties"]["CodeUri"] = "s3://artifacts/code.zip"
 
     class NoManagedPolicies:
@@ -120,7 +199,8 @@ def is_dynamic_secret(value) -> bool:
     return False
 
 
-SOURCE = load_source()
+RAW = load_source()  # as written, with the loops
+SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
 RES = SOURCE["Resources"]
 CFN_RES = CFN["Resources"]
@@ -481,7 +561,7 @@ class Observability(unittest.TestCase):
         alarms = self._alarms()
         self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5)
         self.assertEqual(
-            SOURCE["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+            RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
         self.assertEqual(SOURCE["Parameters"]["AlarmTopicArn"]["Default"], "")
         for name, alarm in alarms.items():
@@ -556,7 +636,7 @@ class Metrics(unittest.TestCase):
             param = SOURCE["Parameters"][f"{logical(p)}SilentHours"]
             self.assertEqual(param["Default"], 0, p)
             self.assertLessEqual(param["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
-            cond = SOURCE["Conditions"][f"{logical(p)}SilentAlarmOn"]
+            cond = RAW["Conditions"][f"{logical(p)}SilentAlarmOn"]
             self.assertEqual(cond, {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{logical(p)}SilentHours"}, 0]}]})
             alarm = RES[f"{logical(p)}SilentAlarm"]
             self.assertEqual(alarm["Condition"], f"{logical(p)}SilentAlarmOn")
@@ -734,7 +814,7 @@ def documented_example() -> dict:
 class FanOut(unittest.TestCase):
     def test_off_by_default_and_every_resource_under_the_condition(self):
         self.assertEqual(SOURCE["Parameters"]["EventFanOut"]["Default"], "disabled")
-        self.assertEqual(SOURCE["Conditions"]["FanOutOn"], {"Fn::Equals": [{"Ref": "EventFanOut"}, "enabled"]})
+        self.assertEqual(RAW["Conditions"]["FanOutOn"], {"Fn::Equals": [{"Ref": "EventFanOut"}, "enabled"]})
         for name in FAN_OUT:
             self.assertIn(RES[name].get("Condition"), {"FanOutOn", "CreateEventBus"}, name)
         self.assertEqual(RES["EventBus"]["Condition"], "CreateEventBus")
@@ -852,6 +932,237 @@ class FanOut(unittest.TestCase):
                             "nested": {"empty": {}}, "tags": ["a", "b"]}},
         )
         self.assertEqual(run_pipe([{"eventName": "MODIFY", "dynamodb": {"NewImage": image}}]), [])
+
+
+# --- The loops over the providers (AWS::LanguageExtensions) -------------------
+
+MAKEFILE = REPO / "Makefile"
+
+
+def walk_strings(node):
+    yield from string_leaves(node)
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield k
+            yield from walk_strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk_strings(v)
+
+
+class Loops(unittest.TestCase):
+    def test_each_loop_covers_its_providers_and_the_mapping_has_one_row_each(self):
+        """GIVEN the template as written THEN the providers are the Providers mapping's rows, in
+        order, and every Fn::ForEach runs over them (Functions over all but SendPulse)."""
+        self.assertEqual(RAW["Transform"], ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"])
+        rows = RAW["Mappings"]["Providers"]
+        self.assertEqual(list(rows), [logical(p) for p in PROVIDERS])
+        for p in PROVIDERS:
+            self.assertEqual(
+                rows[logical(p)],
+                {"Name": p, "Label": rows[logical(p)]["Label"], "Path": f"/webhooks/{p}", "CodeUri": f"../target/lambda/{p}/"},
+            )
+            self.assertEqual(rows[logical(p)]["Label"].lower().replace("-", ""), p)
+        loops = {(section, k) for section in ("Conditions", "Resources", "Outputs") for k in RAW.get(section, {})
+                 if k.startswith("Fn::ForEach::")}
+        self.assertEqual(loops, set(LOOPS))
+        for (section, key), providers in LOOPS.items():
+            identifier, collection, _body = RAW[section][key]
+            self.assertEqual(identifier, "Provider", key)
+            self.assertEqual(collection, [logical(p) for p in providers], key)
+
+    def test_nothing_is_left_to_expand(self):
+        """GIVEN the expanded template THEN no loop, loop variable or lookup in the Providers mapping is left."""
+        for s in walk_strings(SOURCE):
+            self.assertNotIn("Fn::ForEach", s)
+            self.assertNotIn("${Provider}", s)
+        for path, key, value in walk(SOURCE):
+            self.assertNotEqual(key, "Fn::FindInMap", path)
+            self.assertNotEqual(value, {"Ref": "Provider"}, path)
+
+    def test_the_loops_keep_every_logical_id(self):
+        """GIVEN a stack deployed from the template before the loops THEN the expanded template has
+        the same logical ids (a renamed id is a new resource: the old one is deleted)."""
+        per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
+                        "SilentAlarm", "UnmappedAlarm"]
+        shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
+                  "DurationNearLimitAlarm", "TruncatedAlarm", "Dashboard"} | FAN_OUT
+        self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
+        self.assertEqual(
+            set(SOURCE["Outputs"]),
+            {f"{logical(p)}WebhookUrl" for p in PROVIDERS}
+            | {"EventsTableName", "WebhookTokenSecretPrefix", "DashboardUrl", "EventBusArn", "FanOutDeadLetterQueueUrl"},
+        )
+
+    def test_sam_cli_expands_the_loops_the_same_way(self):
+        """GIVEN SAM CLI's own expansion (what `sam deploy --language-extensions` packages from)
+        THEN it gives the same resources and outputs as the expansion checked here."""
+        expanded = sam_cli_expand(RAW)
+        if expanded is None:
+            self.skipTest("SAM CLI is not installed (make lint-infra installs it)")
+        # SAM CLI also fills in parameter defaults where it can (for its local view only;
+        # CloudFormation gets the template with the loops), so compare what the loops make:
+        # the logical ids and types, and what packaging and the routes read.
+        for section in ("Resources", "Outputs"):
+            self.assertEqual(set(expanded[section]), set(SOURCE[section]), section)
+        for name, res in RES.items():
+            self.assertEqual(expanded["Resources"][name]["Type"], res["Type"], name)
+            self.assertEqual(expanded["Resources"][name].get("Condition"), res.get("Condition"), name)
+        for p in PROVIDERS:
+            mine = RES[f"{logical(p)}Function"]["Properties"]
+            theirs = expanded["Resources"][f"{logical(p)}Function"]["Properties"]
+            self.assertEqual(theirs["CodeUri"], mine["CodeUri"], p)
+            self.assertEqual(theirs["Events"], mine["Events"], p)
+
+    def test_sendpulse_function_is_the_loop_body_plus_its_response_body(self):
+        """GIVEN SendpulseFunction is written out (an Fn::If inside Fn::ForEach can only name a fixed
+        condition) THEN it is exactly what the Functions loop would make for SendPulse, plus
+        SENDPULSE_RESPONSE_BODY."""
+        import tempfile
+
+        variant = copy.deepcopy(RAW)
+        del variant["Resources"]["SendpulseFunction"]
+        variant["Resources"]["Fn::ForEach::Functions"][1].append("Sendpulse")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "template.json"
+            path.write_text(json.dumps(variant))
+            from_loop = expand(path)["Resources"]["SendpulseFunction"]["Properties"]
+        written = copy.deepcopy(RES["SendpulseFunction"]["Properties"])
+        del written["Environment"]["Variables"]["SENDPULSE_RESPONSE_BODY"]
+        self.assertEqual(written, from_loop)
+
+
+def run_sam(args: list, cwd: Path, env: dict | None = None):
+    """Run SAM CLI's own click command in a child process, offline: each S3 upload is
+    recorded (the zip's members and their contents) instead of sent, the managed
+    bucket (resolve_s3) is faked, and `sam deploy` stops where it would call
+    CloudFormation, writing the template it would send to DEPLOY_OUT.
+    Returns (exit code, uploads {s3 url: {member: text}}, stderr)."""
+    import subprocess
+
+    harness = r'''
+import hashlib, json, os, sys, zipfile
+from samcli.lib.package import s3_uploader
+uploads = {}
+def upload(self, file_name, remote_path):
+    with zipfile.ZipFile(file_name) as z:
+        url = "s3://recorded/" + remote_path
+        uploads[url] = {n: z.read(n).decode() for n in z.namelist()}
+    return url
+def upload_with_dedup(self, file_name, extension=None, precomputed_md5=None):
+    digest = hashlib.md5(open(file_name, "rb").read()).hexdigest()
+    return self.upload(file_name, digest + ("." + extension if extension else ""))
+s3_uploader.S3Uploader.upload = upload
+s3_uploader.S3Uploader.upload_with_dedup = upload_with_dedup
+import samcli.commands.deploy.command as deploy_command
+deploy_command.manage_stack = lambda **kw: "recorded"
+from samcli.commands.deploy.deploy_context import DeployContext
+def stop_before_cloudformation(self, stack_name, template_str, *a, **kw):
+    open(os.environ["DEPLOY_OUT"], "w").write(template_str)
+DeployContext.deploy = stop_before_cloudformation
+from samcli.cli.main import cli
+try:
+    cli.main(args=sys.argv[1:], standalone_mode=False)
+finally:
+    open(os.environ["UPLOADS_OUT"], "w").write(json.dumps(uploads))
+'''
+    uploads_out = cwd / "uploads.json"
+    full_env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "eu-central-1",
+                "AWS_ACCESS_KEY_ID": "offline", "AWS_SECRET_ACCESS_KEY": "offline",
+                "UPLOADS_OUT": str(uploads_out), "DEPLOY_OUT": str(cwd / "deployed.yaml"), **(env or {})}
+    full_env.pop("SAM_CLI_ENABLE_LANGUAGE_EXTENSIONS", None)
+    full_env.pop("AWS_PROFILE", None)
+    done = subprocess.run([sys.executable, "-c", harness, *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=300)
+    uploads = json.loads(uploads_out.read_text()) if uploads_out.exists() else {}
+    return done.returncode, uploads, done.stderr
+
+
+def sam_cli_installed() -> bool:
+    try:
+        import samcli  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Packaging(unittest.TestCase):
+    """`make deploy` runs `sam deploy`, which zips each function's local CodeUri and
+    uploads it. Inside Fn::ForEach the path comes from the loop variable; SAM CLI
+    must expand the loop itself to find the five directories (aws-sam-cli issues
+    #5249, #5647). These run SAM CLI in a copy of infra/ with five dummy binaries."""
+
+    def setUp(self):
+        if not sam_cli_installed():
+            self.skipTest("SAM CLI is not installed (make lint-infra installs it)")
+        import tempfile
+
+        self.tmp = Path(tempfile.mkdtemp())
+        (self.tmp / "infra").mkdir()
+        for name in ("template.yaml", "samconfig.toml"):
+            (self.tmp / "infra" / name).write_text((INFRA / name).read_text())
+        for p in PROVIDERS:
+            (self.tmp / "target" / "lambda" / p).mkdir(parents=True)
+            (self.tmp / "target" / "lambda" / p / "bootstrap").write_text(f"the {p} binary\n")
+
+    def tearDown(self):
+        import shutil
+
+        if hasattr(self, "tmp"):
+            shutil.rmtree(self.tmp)
+
+    def assert_each_function_ships_its_own_binary(self, uploads: dict, template: Path):
+        self.assertEqual(
+            sorted(members.get("bootstrap") for members in uploads.values()),
+            sorted(f"the {p} binary\n" for p in PROVIDERS),
+        )
+        # What CloudFormation receives, expanded and translated: each function's code is
+        # the zip holding its own binary.
+        cfn = translate(expand(template), code_uris_as_written=True)
+        for p in PROVIDERS:
+            code = cfn["Resources"][f"{logical(p)}Function"]["Properties"]["Code"]
+            url = f"s3://{code['S3Bucket']}/{code['S3Key']}"
+            self.assertEqual(uploads[url], {"bootstrap": f"the {p} binary\n"}, p)
+
+    def test_sam_deploy_as_make_deploy_runs_it_uploads_each_functions_own_directory(self):
+        """GIVEN `make deploy`'s command and infra/samconfig.toml THEN SAM CLI uploads five
+        zips, one per binary, and the template it sends points each function at its own."""
+        deploy = re.search(r"^deploy:.*\n\t(.*)$", MAKEFILE.read_text(), re.M).group(1)
+        self.assertIn("--language-extensions", deploy)
+        code, uploads, err = run_sam(
+            ["deploy", "--language-extensions", "--template-file", "infra/template.yaml", "--no-confirm-changeset"],
+            self.tmp,
+        )
+        self.assertEqual(code, 0, err[-3000:])
+        self.assert_each_function_ships_its_own_binary(uploads, self.tmp / "deployed.yaml")
+
+    def test_samconfig_alone_turns_on_local_expansion(self):
+        """GIVEN a plain `sam deploy` (no flag) THEN samconfig's language_extensions does the same."""
+        config = tomllib.loads(SAMCONFIG.read_text())
+        self.assertIs(config["default"]["deploy"]["parameters"]["language_extensions"], True)
+        code, uploads, err = run_sam(
+            ["deploy", "--template-file", "infra/template.yaml", "--no-confirm-changeset"], self.tmp
+        )
+        self.assertEqual(code, 0, err[-3000:])
+        self.assert_each_function_ships_its_own_binary(uploads, self.tmp / "deployed.yaml")
+
+    def test_without_local_expansion_nothing_is_uploaded(self):
+        """GIVEN --no-language-extensions THEN SAM CLI stops before uploading anything: no
+        stack is ever deployed with a function missing or with another function's code."""
+        code, uploads, _err = run_sam(
+            ["package", "--no-language-extensions", "--template-file", "infra/template.yaml",
+             "--s3-bucket", "recorded", "--output-template-file", "packaged.yaml"],
+            self.tmp,
+        )
+        self.assertNotEqual(code, 0)
+        self.assertEqual(uploads, {})
+        self.assertFalse((self.tmp / "packaged.yaml").exists())
+
+    def test_pinned_sam_cli_is_the_one_tested(self):
+        from importlib.metadata import version
+
+        pinned = re.search(r"^SAM_CLI_VERSION := ([0-9.]+)$", MAKEFILE.read_text(), re.M).group(1)
+        self.assertEqual(version("aws-sam-cli"), pinned)
 
 
 class Outputs(unittest.TestCase):
