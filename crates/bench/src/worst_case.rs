@@ -6,7 +6,7 @@
 
 use crate::cold_start::{api_gateway_event, lambda_env, peak_rss};
 use crate::runtime_api::RuntimeApi;
-use ingest::config::DEFAULT_MAX_BODY_BYTES;
+use ingest::DEFAULT_MAX_BODY_BYTES;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

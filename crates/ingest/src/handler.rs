@@ -33,10 +33,12 @@ const KEEP_BUDGET: Duration = Duration::from_millis(1500);
 /// store gives up on it (event → whole member → summary of the member).
 const KEEP_ROUNDS: usize = 3;
 
+/// One provider's function: its configuration, who may post, and the table.
 pub struct App<T> {
-    pub provider: Provider,
-    pub config: Config,
-    pub auth: Authenticator,
+    provider: Provider,
+    config: Config,
+    pub(crate) auth: Authenticator,
+    /// Public so tests can look into an in-memory table.
     pub table: T,
 }
 

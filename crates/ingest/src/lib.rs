@@ -1,13 +1,13 @@
 //! The shared Lambda runtime of the five provider functions: configuration,
 //! authentication, limits, and request → normalize → DynamoDB → response.
 
-pub mod auth;
-pub mod config;
-pub mod error;
-pub mod handler;
+mod auth;
+mod config;
+mod error;
+mod handler;
 pub mod metrics;
 
-pub use config::Config;
+pub use config::{Config, DEFAULT_MAX_BODY_BYTES};
 pub use handler::App;
 pub use normalize::Provider;
 

@@ -1,7 +1,7 @@
 use crate::envelope::EventObject;
 use crate::fields::pruned;
 use crate::json::Object;
-use crate::{Channel, EventType, Provider, Timestamp};
+use crate::{keys, Channel, EventType, Provider, Timestamp};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
@@ -159,47 +159,20 @@ fn contact_key(
     contact_id: &Option<String>,
     phone: &Option<String>,
 ) -> Option<String> {
-    let key = if let Some(email) = email {
-        format!("email#{email}")
+    if let Some(email) = email {
+        Some(keys::email_key(email))
     } else if let Some(id) = contact_id {
-        format!("contact#{provider}#{id}")
+        Some(keys::contact_id_key(provider, id))
     } else {
-        format!("phone#{}", phone.as_ref()?)
-    };
-    Some(bounded_key(key))
-}
-
-/// DynamoDB refuses a partition-key value over 2,048 bytes, in the table and
-/// in each index.
-pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
-/// How much of an over-long key is kept before its hash.
-const KEPT_KEY_BYTES: usize = 1900;
-
-/// `key` itself when DynamoDB can index it; else its first 1,900 bytes (cut
-/// back to a whole character), `#sha256:` and the SHA-256 (hex) of the whole
-/// key, so the event is still stored and found by the same key whenever the
-/// same contact comes again.
-pub fn bounded_key(key: String) -> String {
-    if key.len() <= MAX_PARTITION_KEY_BYTES {
-        return key;
+        phone.as_deref().map(keys::phone_key)
     }
-    let mut cut = KEPT_KEY_BYTES;
-    while !key.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!(
-        "{}#sha256:{}",
-        &key[..cut],
-        hex(&Sha256::digest(key.as_bytes()))
-    )
 }
 
 fn day_key(provider: Provider, at: Timestamp) -> String {
-    let mut key = String::with_capacity(provider.as_str().len() + 11);
-    key.push_str(provider.as_str());
-    key.push('#');
-    key.push_str(std::str::from_utf8(&at.ascii()[..10]).unwrap_or_default());
-    key
+    keys::day_key(
+        provider,
+        std::str::from_utf8(&at.ascii()[..10]).unwrap_or_default(),
+    )
 }
 
 /// SHA-256 (hex) of the provider and the canonical JSON of the event

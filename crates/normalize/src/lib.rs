@@ -10,6 +10,7 @@ mod error;
 mod event;
 mod fields;
 mod json;
+pub mod keys;
 mod number;
 mod provider;
 mod timestamp;
@@ -22,9 +23,8 @@ mod sendpulse;
 mod supersend;
 
 pub use error::NormalizeError;
-pub use event::{
-    bounded_key, quarantine, quarantine_part, Event, TimeSource, MAX_PARTITION_KEY_BYTES,
-};
+pub use event::{quarantine, quarantine_part, Event, TimeSource};
+pub use keys::{bounded_key, MAX_PARTITION_KEY_BYTES};
 pub use provider::Provider;
 pub use timestamp::Timestamp;
 pub use types::{Channel, EventType, CANONICAL_TYPES, INVALID, UNKNOWN};

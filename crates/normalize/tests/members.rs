@@ -147,8 +147,13 @@ fn a_part_too_large_for_any_item_is_not_copied_into_attributes() {
     // SendPulse A360 `variables` and SuperSend `details` are copied into
     // attributes; over 300,000 bytes they could never be stored, so they
     // are not copied. The event itself, its type and its raw are whole.
-    let wide: Vec<String> = (0..40_000).map(|i| format!(r#""key{i}":"value""#)).collect();
-    let body = format!(r#"[{{"title":"Welcome","automation_id":1,"variables":{{{}}}}}]"#, wide.join(","));
+    let wide: Vec<String> = (0..40_000)
+        .map(|i| format!(r#""key{i}":"value""#))
+        .collect();
+    let body = format!(
+        r#"[{{"title":"Welcome","automation_id":1,"variables":{{{}}}}}]"#,
+        wide.join(",")
+    );
     let events = normalize(Provider::Sendpulse, body.as_bytes(), received_at()).unwrap();
     assert_eq!(events[0].event_type, "automation.triggered");
     let note = events[0].attributes["variables"].as_str().unwrap();

@@ -6,7 +6,7 @@ use crate::args::Output;
 use crate::db::{item_json, s, Ctx, Item, Query};
 use crate::error::Fail;
 use crate::render::{count, Table};
-use normalize::Provider;
+use normalize::{keys, Provider};
 use std::collections::HashSet;
 
 #[derive(Debug, clap::Args)]
@@ -81,19 +81,12 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     ))
 }
 
-/// The by_contact partition keys an operator's input stands for (DESIGN.md:
-/// `email#<email>`, `contact#<provider>#<id>`, `phone#<phone>`). A phone
-/// number is looked up with and without its leading `+`, as providers
-/// differ in how they send it. A key over DynamoDB's limit is bounded the
-/// way the events' keys are.
+/// The by_contact partition keys an operator's input stands for, made by
+/// the same functions that gave the events theirs (`normalize::keys`:
+/// `email#<email>`, `contact#<provider>#<id>`, `phone#<phone>`, bounded
+/// when over DynamoDB's limit). A phone number is looked up with and without
+/// its leading `+`, as providers differ in how they send it.
 pub fn contact_keys(input: &str) -> Result<Vec<String>, Fail> {
-    Ok(keys_as_written(input)?
-        .into_iter()
-        .map(normalize::bounded_key)
-        .collect())
-}
-
-fn keys_as_written(input: &str) -> Result<Vec<String>, Fail> {
     let input = input.trim();
     if input.is_empty() {
         return Err(Fail::new(
@@ -104,17 +97,17 @@ fn keys_as_written(input: &str) -> Result<Vec<String>, Fail> {
         .iter()
         .any(|prefix| input.starts_with(prefix))
     {
-        return Ok(vec![input.to_owned()]);
+        return Ok(vec![keys::bounded_key(input.to_owned())]);
     }
     if input.contains('@') {
-        return Ok(vec![format!("email#{}", input.to_lowercase())]);
+        return Ok(vec![keys::email_key(&input.to_lowercase())]);
     }
     if let Some((provider, id)) = input.split_once(':') {
         let provider: Provider = provider.parse().map_err(Fail::new)?;
         if id.is_empty() {
             return Err(Fail::new(format!("no contact id after {provider}:")));
         }
-        return Ok(vec![format!("contact#{provider}#{id}")]);
+        return Ok(vec![keys::contact_id_key(provider, id)]);
     }
     let digits = input.strip_prefix('+').unwrap_or(input);
     if !digits.is_empty()
@@ -122,13 +115,11 @@ fn keys_as_written(input: &str) -> Result<Vec<String>, Fail> {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
     {
-        let mut keys = vec![format!("phone#{input}")];
         let other = match input.strip_prefix('+') {
             Some(bare) => bare.to_owned(),
             None => format!("+{input}"),
         };
-        keys.push(format!("phone#{other}"));
-        return Ok(keys);
+        return Ok(vec![keys::phone_key(input), keys::phone_key(&other)]);
     }
     Err(Fail::new(format!(
         "cannot tell what contact {input:?} is: use an e-mail address, provider:contact_id (e.g. flashy:c3b0), a phone number, or a contact_key"

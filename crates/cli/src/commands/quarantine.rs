@@ -107,7 +107,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
 
 async fn for_day(ctx: &Ctx, args: &Args, day: &str) -> Result<Vec<Item>, Fail> {
     let queries = args.only.providers().into_iter().map(|provider| {
-        let q = Query::day(&format!("{provider}#{day}")).types(&[INVALID, UNKNOWN]);
+        let q = Query::day(&normalize::keys::day_key(provider, day)).types(&[INVALID, UNKNOWN]);
         async move { ctx.query(&q).await }
     });
     let mut items: Vec<Item> = try_join_all(queries).await?.into_iter().flatten().collect();

@@ -38,7 +38,7 @@ struct Count {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let day = day_string(args.day.date()?);
     let queries = args.only.providers().into_iter().map(|provider| {
-        let mut q = Query::day(&format!("{provider}#{day}"));
+        let mut q = Query::day(&normalize::keys::day_key(provider, &day));
         q.names.insert("#et".to_owned(), "event_type".to_owned());
         q.projection = Some("#et".to_owned());
         async move {

@@ -139,7 +139,7 @@ async fn newest_of_day(
 ) -> Result<Vec<Item>, Fail> {
     let day = day_string(day);
     let queries = providers.iter().map(|provider| {
-        let mut q = Query::day(&format!("{provider}#{day}")).types(types);
+        let mut q = Query::day(&normalize::keys::day_key(*provider, &day)).types(types);
         q.newest_first = true;
         q.want = Some(want);
         async move { ctx.query(&q).await }
@@ -230,7 +230,7 @@ async fn recent(
     let queries = days.iter().flat_map(|day| {
         let since = &since;
         providers.iter().map(move |provider| {
-            let q = Query::day(&format!("{provider}#{}", day_string(*day)))
+            let q = Query::day(&normalize::keys::day_key(*provider, &day_string(*day)))
                 .types(types)
                 .occurred_since(since);
             async move { ctx.query(&q).await }
