@@ -33,10 +33,12 @@ _CfnLoader.add_multi_constructor("!", _any_tag)
 
 def table_properties():
     template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    # Entries made by an `Fn::ForEach` loop are lists, not resources; the
+    # table is never made by one.
     tables = [
         r["Properties"]
         for r in template["Resources"].values()
-        if r.get("Type") == "AWS::DynamoDB::Table"
+        if isinstance(r, dict) and r.get("Type") == "AWS::DynamoDB::Table"
     ]
     if len(tables) != 1:
         sys.exit(f"expected one AWS::DynamoDB::Table in {TEMPLATE}, found {len(tables)}")
