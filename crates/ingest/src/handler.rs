@@ -218,52 +218,46 @@ impl<T: Table> App<T> {
         let mut items = Vec::with_capacity(members.len());
         let mut unknown = 0;
         for member in members {
-            let (raw, kept) = match member {
+            let (entry, item) = match member {
                 Member::Event { event, raw } => {
                     let is_unknown = event.event_type == EventType::Unknown;
                     match fit(into_item(event, retention)) {
                         Ok(item) => {
                             unknown += usize::from(is_unknown);
-                            entries.push(Entry {
-                                id: event_id(&item).to_owned(),
-                                raw: raw.as_bytes(),
-                                kind: Kind::Event,
-                            });
-                            items.push(item);
-                            continue;
+                            let id = event_id(&item).to_owned();
+                            let raw = raw.as_bytes();
+                            (
+                                Entry {
+                                    id,
+                                    raw,
+                                    kind: Kind::Event,
+                                },
+                                item,
+                            )
                         }
                         Err(size) => {
                             let reason = format!(
                                 "event is {size} bytes even with raw compressed, over DynamoDB's item limit of {MAX_ITEM_BYTES} bytes"
                             );
-                            (
-                                raw,
-                                kept_item(
-                                    self.provider,
-                                    raw.as_bytes(),
-                                    &reason,
-                                    received_at,
-                                    retention,
-                                ),
-                            )
+                            self.keep(raw.as_bytes(), &reason, received_at)
                         }
                     }
                 }
-                Member::Invalid { raw, reason } => (
-                    raw,
-                    kept_item(
-                        self.provider,
-                        raw.as_bytes(),
-                        &reason.to_string(),
-                        received_at,
-                        retention,
-                    ),
-                ),
+                Member::Invalid { raw, reason } => {
+                    self.keep(raw.as_bytes(), &reason.to_string(), received_at)
+                }
             };
-            entries.push(self.kept_entry(raw.as_bytes(), &kept));
-            items.push(kept.0);
+            entries.push(entry);
+            items.push(item);
         }
         (entries, items, unknown)
+    }
+
+    /// The `invalid` item that keeps `raw` with `reason`, and its entry.
+    fn keep<'a>(&self, raw: &'a [u8], reason: &str, received_at: Timestamp) -> (Entry<'a>, Item) {
+        let retention = self.config.retention_days;
+        let kept = kept_item(self.provider, raw, reason, received_at, retention);
+        (self.kept_entry(raw, &kept), kept.0)
     }
 
     fn kept_entry<'a>(&self, raw: &'a [u8], (item, in_part): &(Item, bool)) -> Entry<'a> {
@@ -381,19 +375,11 @@ impl<T: Table> App<T> {
         received_at: Timestamp,
         started: Instant,
     ) -> Result<Outcome, Rejection> {
-        let body = verified.body();
-        let retention = self.config.retention_days;
-        let kept = kept_item(
-            self.provider,
-            body,
-            &rejection.to_string(),
-            received_at,
-            retention,
-        );
-        let mut entries = [self.kept_entry(body, &kept)];
+        let (entry, item) = self.keep(verified.body(), &rejection.to_string(), received_at);
+        let mut entries = [entry];
         let deadline = (Instant::now() + KEEP_BUDGET).min(started + KEEP_DEADLINE);
         let written = self
-            .save(&mut entries, vec![kept.0], received_at, deadline, started)
+            .save(&mut entries, vec![item], received_at, deadline, started)
             .await?;
         let counts = count(&entries, &written);
         Ok(Outcome::Kept { rejection, counts })
