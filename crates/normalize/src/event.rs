@@ -159,13 +159,22 @@ fn contact_key(
     contact_id: &Option<String>,
     phone: &Option<String>,
 ) -> Option<String> {
-    let key = if let Some(email) = email {
-        format!("email#{email}")
+    // Joined by hand: `format!` went through the formatting machinery for
+    // what is three copies.
+    let parts: [&str; 3] = if let Some(email) = email {
+        ["email#", "", email]
     } else if let Some(id) = contact_id {
-        format!("contact#{provider}#{id}")
+        ["contact#", provider.as_str(), id]
     } else {
-        format!("phone#{}", phone.as_ref()?)
+        ["phone#", "", phone.as_ref()?]
     };
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 1);
+    key.push_str(parts[0]);
+    if !parts[1].is_empty() {
+        key.push_str(parts[1]);
+        key.push('#');
+    }
+    key.push_str(parts[2]);
     Some(bounded_key(key))
 }
 
@@ -217,12 +226,14 @@ fn event_id(provider: Provider, fields: &Object, raw_len: usize) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
+    // Bytes first, one String at the end: pushing chars checked capacity
+    // and encoded UTF-8 for each digit.
+    let digits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+        .collect();
+    // Only ASCII hex digits were written.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// The id of the `invalid` item that keeps `bytes`: the same for the same
