@@ -188,14 +188,16 @@ fn event_id(provider: Provider, fields: &Object, raw_len: usize) -> String {
     hex(&Sha256::digest(&canonical))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
+    // Bytes first, one String at the end: pushing chars checked capacity
+    // and encoded UTF-8 for each digit.
+    let digits: Vec<u8> = bytes
+        .iter()
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+        .collect();
+    // Only ASCII hex digits were written.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// The id of the `invalid` item that keeps `bytes`: the same for the same
