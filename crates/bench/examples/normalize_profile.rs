@@ -6,7 +6,6 @@
 use events_table::item::{fit, into_item};
 use normalize::{normalize, Provider, Timestamp};
 use std::hint::black_box;
-use std::path::Path;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -17,17 +16,8 @@ fn main() {
         .expect(usage);
     let mode = args.get(2).expect(usage).clone();
     let passes: u32 = args.get(3).map_or(100, |n| n.parse().expect(usage));
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../normalize/tests/fixtures")
-        .join(provider.as_str());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort();
     let at = Timestamp::now();
-    let bodies: Vec<Vec<u8>> = files
+    let bodies: Vec<Vec<u8>> = test_support::normalizer_fixtures(provider)
         .into_iter()
         .filter_map(|f| std::fs::read(f).ok())
         .filter(|body| normalize(provider, body, at).is_ok_and(|e| !e.is_empty()))

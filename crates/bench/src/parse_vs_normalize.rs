@@ -7,17 +7,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 pub fn fixtures(provider: Provider) -> Vec<Vec<u8>> {
-    let dir = crate::root()
-        .join("crates/normalize/tests/fixtures")
-        .join(provider.as_str());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    files.sort();
     let at = Timestamp::now();
-    files
+    test_support::normalizer_fixtures(provider)
         .into_iter()
         .filter_map(|f| std::fs::read(f).ok())
         .filter(|body| normalize(provider, body, at).is_ok_and(|e| !e.is_empty()))

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{answer, counts, fixture_files, table_name, Dynoxide, Req, TOKEN};
+use common::{answer, counts, fixture_files, stored_item, table_name, Dynoxide, Req, TOKEN};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::MAX_GET_KEYS;
 use events_table::{dynamo, DynamoTable};
@@ -44,15 +44,7 @@ async fn local_app(provider: Provider) -> App<DynamoTable> {
 }
 
 async fn get(client: &Client, table: &str, id: &str) -> Option<Item> {
-    client
-        .get_item()
-        .table_name(table)
-        .key("event_id", AttributeValue::S(id.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem")
-        .item
+    stored_item(client, table, id).await
 }
 
 /// The stored item without the attributes that depend on when it arrived.

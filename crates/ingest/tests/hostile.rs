@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
-use common::{answer, counts, raw_bytes, read, table_name, MemoryTable, Req, TOKEN};
+use common::{answer, counts, raw_bytes, read, stored_item, table_name, MemoryTable, Req, TOKEN};
 use events_table::item::{item_size, Item, GZIP_BASE64, MAX_ITEM_BYTES};
 use events_table::store::MAX_EVENTS;
 use events_table::{dynamo, DynamoTable};
@@ -737,15 +737,8 @@ async fn items_near_the_size_limit_are_accepted_by_the_server_and_read_back_inta
             // Too large as an event even compressed: the member is kept.
             normalize::quarantine(Provider::Sendpulse, member, "", Timestamp::now()).event_id
         };
-        let item = client
-            .get_item()
-            .table_name(table_name())
-            .key("event_id", AttributeValue::S(id))
-            .consistent_read(true)
-            .send()
+        let item = stored_item(&client, &table_name(), &id)
             .await
-            .unwrap()
-            .item
             .expect("stored");
         assert!(item_size(&item) <= MAX_ITEM_BYTES, "{n}");
         assert_eq!(raw_bytes(&item), member, "{n}");
@@ -795,15 +788,8 @@ async fn a_batch_with_a_bad_member_of_each_kind_is_stored_member_by_member_on_th
     let get = |id: String| {
         let client = client.clone();
         async move {
-            client
-                .get_item()
-                .table_name(table_name())
-                .key("event_id", AttributeValue::S(id))
-                .consistent_read(true)
-                .send()
+            stored_item(&client, &table_name(), &id)
                 .await
-                .unwrap()
-                .item
                 .expect("on the server")
         }
     };

@@ -30,9 +30,9 @@ pub fn read(path: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// A provider's fixture bodies (`crates/normalize/tests/fixtures/<provider>/`)
-/// and its sample body (`events/bodies/<provider>.json`), sorted.
-pub fn fixture_files(provider: Provider) -> Vec<PathBuf> {
+/// A provider's fixture bodies (`crates/normalize/tests/fixtures/<provider>/`),
+/// sorted.
+pub fn normalizer_fixtures(provider: Provider) -> Vec<PathBuf> {
     let dir = repo_root()
         .join("crates/normalize/tests/fixtures")
         .join(provider.as_str());
@@ -41,9 +41,37 @@ pub fn fixture_files(provider: Provider) -> Vec<PathBuf> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .collect();
+    files.sort();
+    files
+}
+
+/// [`normalizer_fixtures`] and the provider's sample body
+/// (`events/bodies/<provider>.json`), sorted.
+pub fn fixture_files(provider: Provider) -> Vec<PathBuf> {
+    let mut files = normalizer_fixtures(provider);
     files.push(repo_root().join(format!("events/bodies/{provider}.json")));
     files.sort();
     files
+}
+
+/// An item of the local table by its `event_id`, read consistently.
+pub async fn stored_item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    event_id: &str,
+) -> Option<Item> {
+    client
+        .get_item()
+        .table_name(table)
+        .key(
+            "event_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(event_id.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
 }
 
 /// A TCP port nothing listens on.
