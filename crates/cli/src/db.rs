@@ -18,8 +18,7 @@ use events_table::store::backoff;
 /// How long one batch read may keep retrying unprocessed keys.
 const READ_DEADLINE: Duration = Duration::from_secs(30);
 
-pub const BY_DAY: &str = "by_day";
-pub const BY_CONTACT: &str = "by_contact";
+use events_table::item::{BY_CONTACT, BY_DAY};
 
 /// Everything a command needs to reach the table.
 pub struct Ctx {

@@ -13,6 +13,11 @@ use std::io::Read as _;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const SCHEMA_VERSION: &str = "1";
+/// The table's indexes (infra/template.yaml): both sort on `occurred_at`.
+/// `by_day` is keyed by `day_key`, `by_contact` by `contact_key`, both
+/// formed by `normalize::keys`.
+pub const BY_DAY: &str = "by_day";
+pub const BY_CONTACT: &str = "by_contact";
 /// DynamoDB's item limit is 400 KB (409,600 bytes); 400,000 leaves a margin
 /// for the size estimate below.
 pub const MAX_ITEM_BYTES: usize = 400_000;
