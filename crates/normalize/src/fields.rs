@@ -96,49 +96,78 @@ pub(crate) fn lookup_key(name: &str) -> String {
 /// copying it would cost memory many times the body's size.
 pub(crate) const MAX_COPIED_BYTES: usize = 300_000;
 /// What an attribute holds instead of a part too large to copy.
-pub(crate) const NOT_COPIED: &str =
+const NOT_COPIED: &str =
     "(not copied: larger than a DynamoDB item can hold; the event's raw has it)";
 
-/// A part of the event to keep as an attribute: a copy, or [`NOT_COPIED`]
-/// when it is larger than [`MAX_COPIED_BYTES`] (found without copying it).
+/// A part of the event to keep as an attribute: a copy, or a note saying
+/// it was not copied when it is larger than [`MAX_COPIED_BYTES`].
 pub(crate) fn copied(json: &Json) -> Value {
-    if within(json, &mut MAX_COPIED_BYTES.to_owned()) {
-        json.to_value()
-    } else {
-        Value::String(NOT_COPIED.to_owned())
-    }
+    copied_within(json, &mut { MAX_COPIED_BYTES }).unwrap_or_else(not_copied)
 }
 
-/// Whether `json` fits in `budget` bytes as DynamoDB counts them (strings
-/// and numbers by their length, one byte per element, three per
-/// container); stops as soon as it does not.
-pub(crate) fn within(json: &Json, budget: &mut usize) -> bool {
-    match json {
-        Json::Null | Json::Bool(_) => take(budget, 1),
-        Json::Number(n) => take(budget, n.to_string().len()),
-        Json::Str(s) => take(budget, s.len()),
+/// The note an attribute holds instead of a part too large to copy.
+pub(crate) fn not_copied() -> Value {
+    Value::String(NOT_COPIED.to_owned())
+}
+
+/// A copy of `json`, taking its size from `budget` as DynamoDB counts it
+/// (strings by their length, numbers by their digits, one byte per element,
+/// three per container); `None`, given up at once, when it does not fit, so
+/// a huge part costs no more than the budget to look at.
+pub(crate) fn copied_within(json: &Json, budget: &mut usize) -> Option<Value> {
+    Some(match json {
+        Json::Null => {
+            take(budget, 1)?;
+            Value::Null
+        }
+        Json::Bool(b) => {
+            take(budget, 1)?;
+            Value::Bool(*b)
+        }
+        Json::Number(n) => {
+            take(budget, number_bytes(n))?;
+            Value::Number(n.clone())
+        }
+        Json::Str(s) => {
+            take(budget, s.len())?;
+            Value::String(s.as_ref().to_owned())
+        }
         Json::Array(items) => {
-            take(budget, 3)
-                && items
-                    .iter()
-                    .all(|item| take(budget, 1) && within(item, budget))
+            take(budget, 3)?;
+            // Each element takes at least two bytes of the budget.
+            let mut copy = Vec::with_capacity(items.len().min(*budget / 2));
+            for item in items {
+                take(budget, 1)?;
+                copy.push(copied_within(item, budget)?);
+            }
+            Value::Array(copy)
         }
         Json::Object(o) => {
-            take(budget, 3)
-                && o.iter()
-                    .all(|(k, v)| take(budget, 1 + k.len()) && within(v, budget))
+            take(budget, 3)?;
+            let mut copy = serde_json::Map::new();
+            for (key, value) in o.iter() {
+                take(budget, 1 + key.len())?;
+                copy.insert(key.to_owned(), copied_within(value, budget)?);
+            }
+            Value::Object(copy)
         }
-    }
+    })
 }
 
 /// Takes `bytes` from `budget`, or says there are not that many left.
-fn take(budget: &mut usize, bytes: usize) -> bool {
-    match budget.checked_sub(bytes) {
-        Some(left) => {
-            *budget = left;
-            true
-        }
-        None => false,
+pub(crate) fn take(budget: &mut usize, bytes: usize) -> Option<()> {
+    *budget = budget.checked_sub(bytes)?;
+    Some(())
+}
+
+/// A number's length in digits (and sign); a float's at most.
+fn number_bytes(n: &serde_json::Number) -> usize {
+    let digits = |v: u64| v.checked_ilog10().map_or(1, |d| d as usize + 1);
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => digits(u),
+        (None, Some(i)) => 1 + digits(i.unsigned_abs()),
+        // A float: 17 significant digits, a sign, a point, an exponent.
+        (None, None) => 24,
     }
 }
 
@@ -206,6 +235,20 @@ mod tests {
     /// The tree of a JSON text, as the provider modules read it.
     fn json(text: &str) -> Json<'_> {
         serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_part_is_copied_within_its_budget_and_not_past_it() {
+        // A map with one key of 3 bytes: 3 for the map, 1 + 1 for the key,
+        // 3 for the string.
+        let part = json(r#"{"k":"abc"}"#);
+        assert_eq!(copied_within(&part, &mut 8), Some(json!({"k": "abc"})));
+        assert_eq!(copied_within(&part, &mut 7), None);
+        let numbers = json("[7, -12, 1e300, 18446744073709551615]");
+        // 3 + 4 elements + 1 + 3 + 24 + 20 digits.
+        assert!(copied_within(&numbers, &mut 55).is_some());
+        assert!(copied_within(&numbers, &mut 54).is_none());
+        assert_eq!(copied(&json("[1]")), json!([1]));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! in sorted order, and of a repeated key the last one wins.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Number;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -77,18 +77,6 @@ impl<'a> Json<'a> {
         matches!(self, Json::Object(_))
     }
 
-    /// An owned copy, for the parts kept as attributes.
-    pub fn to_value(&self) -> Value {
-        match self {
-            Json::Null => Value::Null,
-            Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => Value::Number(n.clone()),
-            Json::Str(s) => Value::String(s.as_ref().to_owned()),
-            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
-            Json::Object(o) => Value::Object(o.to_map()),
-        }
-    }
-
     /// The canonical JSON text of this value (object keys sorted, no
     /// whitespace, strings escaped as `serde_json` writes them, numbers as
     /// `number` writes them), appended to `out`. The same as serializing
@@ -151,12 +139,6 @@ impl<'a> Object<'a> {
     /// Members in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
         self.members.iter().map(|m| (m.key.as_ref(), &m.value))
-    }
-
-    pub fn to_map(&self) -> Map<String, Value> {
-        self.iter()
-            .map(|(k, v)| (k.to_owned(), v.to_value()))
-            .collect()
     }
 
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
@@ -330,6 +312,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn canonical(text: &str) -> String {
         let json: Json = serde_json::from_str(text).unwrap();
@@ -414,7 +397,10 @@ mod tests {
     fn the_last_repeated_key_wins() {
         let o: Object = serde_json::from_str(r#"{"a": 1, "a": "two"}"#).unwrap();
         assert_eq!(o.get("a").and_then(Json::as_str), Some("two"));
-        assert_eq!(Value::Object(o.to_map()), serde_json::json!({"a": "two"}));
+        assert_eq!(
+            crate::fields::copied(&Json::Object(o)),
+            serde_json::json!({"a": "two"})
+        );
     }
 
     #[test]

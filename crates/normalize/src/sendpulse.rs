@@ -6,8 +6,8 @@
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{
-    bounce_type, email_at, event_name, lookup_key, text_at, time_at, within, MAX_COPIED_BYTES,
-    NOT_COPIED,
+    bounce_type, copied, copied_within, email_at, event_name, lookup_key, not_copied, take,
+    text_at, time_at, MAX_COPIED_BYTES,
 };
 use crate::json::{Json, Object};
 use crate::{EventType, NormalizeError};
@@ -118,19 +118,27 @@ pub(crate) fn event(obj: &Object) -> Draft {
 }
 
 /// A360 sends variables as `[{"name1": "value1"}, {"name2": "value2"}]`;
-/// they are kept as one map. Anything else is kept as sent.
+/// they are kept as one map. Anything else is kept as sent. Either is
+/// copied only within [`MAX_COPIED_BYTES`].
 fn merged_variables(value: &Json) -> Value {
-    if !within(value, &mut MAX_COPIED_BYTES.to_owned()) {
-        return Value::String(NOT_COPIED.to_owned());
-    }
     match value {
         Json::Array(items) if items.iter().all(Json::is_object) => {
+            let mut budget = MAX_COPIED_BYTES;
             let mut merged = Map::new();
-            for item in items.iter().filter_map(Json::as_object) {
-                merged.extend(item.iter().map(|(k, v)| (k.to_owned(), v.to_value())));
+            for (key, value) in items
+                .iter()
+                .filter_map(Json::as_object)
+                .flat_map(|o| o.iter())
+            {
+                let copy = take(&mut budget, 1 + key.len())
+                    .and_then(|()| copied_within(value, &mut budget));
+                let Some(copy) = copy else {
+                    return not_copied();
+                };
+                merged.insert(key.to_owned(), copy);
             }
             Value::Object(merged)
         }
-        other => other.to_value(),
+        other => copied(other),
     }
 }
