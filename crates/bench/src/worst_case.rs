@@ -136,14 +136,25 @@ fn clip(text: &str) -> &str {
 
 /// Joins elements made by `element(i)` into one array, as many as fit in
 /// `limit` bytes, at most `max`.
-fn array_of(limit: usize, max: usize, mut element: impl FnMut(usize) -> String) -> (usize, String) {
+fn array_of(limit: usize, max: usize, element: impl FnMut(usize) -> String) -> (usize, String) {
+    filled("[", "]", limit, max, element)
+}
+
+/// `open`, elements made by `element(i)` joined by commas, `close`: as many
+/// as fit in `limit` bytes, at most `max`.
+fn filled(
+    open: &str,
+    close: &str,
+    limit: usize,
+    max: usize,
+    mut element: impl FnMut(usize) -> String,
+) -> (usize, String) {
     let mut body = String::with_capacity(limit);
-    body.push('[');
+    body.push_str(open);
     let mut n = 0;
     while n < max {
         let next = element(n);
-        // a comma before it, the closing bracket after
-        if body.len() + usize::from(n > 0) + next.len() + 1 > limit {
+        if body.len() + usize::from(n > 0) + next.len() + close.len() > limit {
             break;
         }
         if n > 0 {
@@ -152,7 +163,7 @@ fn array_of(limit: usize, max: usize, mut element: impl FnMut(usize) -> String) 
         body.push_str(&next);
         n += 1;
     }
-    body.push(']');
+    body.push_str(close);
     (n, body)
 }
 
@@ -160,34 +171,17 @@ fn array_of(limit: usize, max: usize, mut element: impl FnMut(usize) -> String) 
 /// event's attributes) hold a list of empty objects, as long as fits: the
 /// most values per byte inside one event.
 fn one_event_long_list(limit: usize) -> (String, String) {
-    let head = r#"[{"title":"worst","automation_id":1,"variables":{"list":"#;
-    let (n, list) = array_of(limit - head.len() - 3, usize::MAX, |_| "{}".to_owned());
-    let body = format!("{head}{list}}}}}]");
-    (
-        format!("one event, a list of {} empty objects", thousands(n)),
-        body,
-    )
+    let open = r#"[{"title":"worst","automation_id":1,"variables":{"list":["#;
+    let (n, body) = filled(open, "]}}]", limit, usize::MAX, |_| "{}".to_owned());
+    let shape = format!("one event, a list of {} empty objects", thousands(n));
+    (shape, body)
 }
 
 /// One SendPulse Automation 360 event whose `variables` map has as many
 /// keys as fit.
 fn one_event_wide_map(limit: usize) -> (String, String) {
-    let head = r#"[{"title":"worst","automation_id":1,"variables":{"#;
-    let mut body = String::with_capacity(limit);
-    body.push_str(head);
-    let mut n = 0;
-    loop {
-        let next = format!(r#""k{n}":1"#);
-        if body.len() + usize::from(n > 0) + next.len() + 3 > limit {
-            break;
-        }
-        if n > 0 {
-            body.push(',');
-        }
-        body.push_str(&next);
-        n += 1;
-    }
-    body.push_str("}}]");
+    let open = r#"[{"title":"worst","automation_id":1,"variables":{"#;
+    let (n, body) = filled(open, "}}]", limit, usize::MAX, |i| format!(r#""k{i}":1"#));
     (format!("one event, a map of {} keys", thousands(n)), body)
 }
 

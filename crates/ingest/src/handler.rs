@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
 
-pub use events_table::store::MAX_EVENTS;
+use events_table::store::MAX_EVENTS;
 /// When, after arrival, storing a request's items must be done.
 pub const STORE_DEADLINE: Duration = Duration::from_millis(3500);
 /// When, after arrival, keeping what DynamoDB refused must be done: with the
@@ -78,7 +78,10 @@ struct Entry<'a> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Event,
+    /// An event; `unknown` when its type has no mapping yet.
+    Event {
+        unknown: bool,
+    },
     Kept,
     KeptInPart,
 }
@@ -195,45 +198,34 @@ impl<T: Table> App<T> {
                         .await;
                 }
             };
-        let (mut entries, items, unknown) = self.prepare(members, received_at);
+        let (mut entries, items) = self.prepare(members, received_at);
         let deadline = started + STORE_DEADLINE;
         let written = self
             .save(&mut entries, items, received_at, deadline, started)
             .await?;
-        let mut counts = count(&entries, &written);
-        counts.unknown = unknown;
-        Ok(Outcome::Stored(counts))
+        Ok(Outcome::Stored(count(&entries, &written)))
     }
 
     /// Each member's item: the event's, or an `invalid` item for a member
-    /// that is not an event or too large to store as one. Also counts the
-    /// events of unknown type.
+    /// that is not an event or too large to store as one.
     fn prepare<'a>(
         &self,
         members: Vec<Member<'a>>,
         received_at: Timestamp,
-    ) -> (Vec<Entry<'a>>, Vec<Item>, usize) {
+    ) -> (Vec<Entry<'a>>, Vec<Item>) {
         let retention = self.config.retention_days;
         let mut entries = Vec::with_capacity(members.len());
         let mut items = Vec::with_capacity(members.len());
-        let mut unknown = 0;
         for member in members {
             let (entry, item) = match member {
                 Member::Event { event, raw } => {
-                    let is_unknown = event.event_type == EventType::Unknown;
+                    let unknown = event.event_type == EventType::Unknown;
                     match fit(into_item(event, retention)) {
                         Ok(item) => {
-                            unknown += usize::from(is_unknown);
                             let id = event_id(&item).to_owned();
                             let raw = raw.as_bytes();
-                            (
-                                Entry {
-                                    id,
-                                    raw,
-                                    kind: Kind::Event,
-                                },
-                                item,
-                            )
+                            let kind = Kind::Event { unknown };
+                            (Entry { id, raw, kind }, item)
                         }
                         Err(size) => {
                             let reason = format!(
@@ -250,7 +242,7 @@ impl<T: Table> App<T> {
             entries.push(entry);
             items.push(item);
         }
-        (entries, items, unknown)
+        (entries, items)
     }
 
     /// The `invalid` item that keeps `raw` with `reason`, and its entry.
@@ -281,9 +273,9 @@ impl<T: Table> App<T> {
     }
 
     /// Stores the items; an item DynamoDB refuses is replaced by one that
-    /// keeps its member (an event's member whole, a kept member in part) and
-    /// stored in a further round, within the keeping deadline. Returns the
-    /// ids written.
+    /// keeps its member (an event's member whole or in part, a kept member
+    /// as a summary) and stored in a further round, within the keeping
+    /// deadline. Returns the ids written.
     async fn save(
         &self,
         entries: &mut [Entry<'_>],
@@ -305,11 +297,7 @@ impl<T: Table> App<T> {
             deadline = deadline.max(started + KEEP_DEADLINE);
         }
         for item in &pending {
-            tracing::error!(
-                provider = self.provider.as_str(),
-                event_id = event_id(item),
-                "member not kept: DynamoDB refused even its summary"
-            );
+            not_kept(self.provider, item);
         }
         Ok(written)
     }
@@ -347,13 +335,17 @@ impl<T: Table> App<T> {
             );
             let reason = format!("DynamoDB refused the item: {reason}");
             let kept = match kind {
-                Kind::Event => kept_item(self.provider, raw, &reason, received_at, retention),
+                Kind::Event { .. } => {
+                    kept_item(self.provider, raw, &reason, received_at, retention)
+                }
                 Kind::Kept => (
                     kept_summary(self.provider, raw, &reason, received_at, retention),
                     true,
                 ),
+                // Nothing smaller keeps it; sending it again would be refused
+                // again.
                 Kind::KeptInPart => {
-                    replacements.push(item);
+                    not_kept(self.provider, &item);
                     continue;
                 }
             };
@@ -386,6 +378,16 @@ impl<T: Table> App<T> {
     }
 }
 
+/// The one loss the table cannot show: DynamoDB refused even the smallest
+/// item that would keep a member.
+fn not_kept(provider: Provider, item: &Item) {
+    tracing::error!(
+        provider = provider.as_str(),
+        event_id = event_id(item),
+        "member not kept: DynamoDB refused even its summary"
+    );
+}
+
 /// What became of each member, from the kind of item that holds it and
 /// whether this request wrote it.
 fn count(entries: &[Entry<'_>], written: &HashSet<String>) -> Counts {
@@ -396,10 +398,14 @@ fn count(entries: &[Entry<'_>], written: &HashSet<String>) -> Counts {
     let mut first = HashSet::with_capacity(entries.len());
     for entry in entries {
         match entry.kind {
-            Kind::Event if written.contains(&entry.id) && first.insert(entry.id.as_str()) => {
-                counts.stored += 1
+            Kind::Event { unknown } => {
+                counts.unknown += usize::from(unknown);
+                if written.contains(&entry.id) && first.insert(entry.id.as_str()) {
+                    counts.stored += 1;
+                } else {
+                    counts.duplicates += 1;
+                }
             }
-            Kind::Event => counts.duplicates += 1,
             Kind::Kept => counts.quarantined += 1,
             Kind::KeptInPart => {
                 counts.quarantined += 1;

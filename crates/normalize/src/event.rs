@@ -72,7 +72,7 @@ impl TimeSource {
 
 /// What a provider module reads out of one event object; `finish` adds the
 /// parts every provider shares (id, times, keys, raw).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Draft {
     pub event_type: EventType,
     pub provider_event: Option<String>,
@@ -97,16 +97,7 @@ impl Draft {
             event_type,
             provider_event,
             channel: Channel::of_type(event_type),
-            occurred_at: None,
-            email: None,
-            phone: None,
-            contact_id: None,
-            account_id: None,
-            campaign_id: None,
-            message_id: None,
-            automation_id: None,
-            list_id: None,
-            attributes: BTreeMap::new(),
+            ..Draft::default()
         }
     }
 

@@ -9,9 +9,11 @@ macro_rules! event_types {
         /// every type a provider event can become, `unknown` for a valid event
         /// with no mapping yet, and `invalid` for what is kept because it
         /// could not be stored as an event.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        /// The default is `unknown`: a valid event with no mapping.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         pub enum EventType {
             $($variant,)*
+            #[default]
             Unknown,
             Invalid,
         }
