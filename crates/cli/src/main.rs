@@ -10,7 +10,6 @@ mod error;
 mod raw;
 mod render;
 mod replan;
-mod version;
 
 use args::Global;
 use clap::{Parser, Subcommand};

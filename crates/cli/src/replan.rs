@@ -16,11 +16,11 @@
 
 use crate::db::{attr, s, truncated, Item};
 use crate::raw;
-use crate::version::Version;
 use aws_sdk_dynamodb::types::AttributeValue;
 use events_table::item::{fit, to_item};
 use events_table::store::MAX_EVENTS;
 use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID, UNKNOWN};
+use semver::Version;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,20 +131,22 @@ fn not_newer_than_this(old: &Item) -> Result<(), String> {
         return Ok(());
     };
     let this = normalize::VERSION;
-    let Some(this_version) = Version::parse(this) else {
+    let Ok(this_version) = Version::parse(this) else {
         return Err(format!(
             "this normalizer's version {this:?} cannot be compared"
         ));
     };
+    // SemVer precedence: numbers as numbers, a pre-release before its
+    // release, build metadata ignored.
     match Version::parse(written) {
-        None => Err(format!(
+        Err(_) => Err(format!(
             "written by normalizer {written:?}, which is not a version; not rewritten"
         )),
-        Some(version) if version > this_version => Err(format!(
+        Ok(version) if version.cmp_precedence(&this_version).is_gt() => Err(format!(
             "written by normalizer {written}, newer than this one ({this}); not rewritten: \
              use a webhooks of version {written} or later"
         )),
-        Some(_) => Ok(()),
+        Ok(_) => Ok(()),
     }
 }
 
@@ -472,7 +474,8 @@ mod tests {
     fn an_item_written_by_a_newer_normalizer_is_never_rewritten() {
         let this = Version::parse(normalize::VERSION).unwrap();
         for newer in ["999.0.0", "0.999.0", "0.1.999", "0.10.0"] {
-            assert!(Version::parse(newer).unwrap() > this, "{newer}");
+            let newer_version = Version::parse(newer).unwrap();
+            assert!(newer_version.cmp_precedence(&this).is_gt(), "{newer}");
             let item = written_by(newer);
             let Plan::Skip(reason) = plan(&item) else {
                 panic!("{newer}: expected a skip");
