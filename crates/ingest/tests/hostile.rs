@@ -264,12 +264,19 @@ async fn wrong_methods_get_405_and_reachability_checks_store_nothing() {
         .refused(405, &format!("method {method} is not allowed"))
         .nothing_stored();
     }
-    for method in ["GET", "HEAD"] {
-        let app = app(Provider::Supersend);
-        let seen = send(&app, Req::post("{}").method(method).no_token()).await;
-        assert_eq!(seen.status, 200);
-        assert_eq!(seen.json["status"], "ok");
-        seen.nothing_stored();
+    for provider in Provider::ALL {
+        for method in ["GET", "HEAD"] {
+            let app = app(provider);
+            let request = Req::post("{}").method(method).no_token().build();
+            let response = app.handle(request).await;
+            assert_eq!(response.status(), 200, "{provider} {method}");
+            assert_eq!(response.headers()["content-type"], "application/json");
+            // Exactly this, and nothing else (API Gateway drops it for HEAD).
+            let body = std::str::from_utf8(response.body().as_ref()).unwrap();
+            let expected = format!(r#"{{"status":"ok","provider":"{provider}"}}"#);
+            assert_eq!(body, expected, "{provider} {method}");
+            assert!(app.table.items.lock().unwrap().is_empty());
+        }
     }
 }
 
@@ -314,6 +321,47 @@ async fn json_nested_thousands_deep_gets_400_and_is_kept() {
                 );
             }
         }
+    }
+}
+
+/// An object body nested `levels` deep, the body itself counted: its event
+/// object holds a field `levels - 1` objects deep.
+fn nested_object_body(provider: Provider, levels: usize) -> String {
+    let inner = format!(
+        "{}\"leaf\"{}",
+        r#"{"a":"#.repeat(levels - 1),
+        "}".repeat(levels - 1)
+    );
+    match provider {
+        Provider::Enkod => {
+            format!(r#"{{"event":"message open","to":"a@example.com","x":{inner}}}"#)
+        }
+        Provider::Supersend => format!(r#"{{"type":"open","contact":{{"id":"c1"}},"x":{inner}}}"#),
+        other => unreachable!("{other} takes no object body"),
+    }
+}
+
+/// serde_json reads JSON nested up to 127 levels (its limit of 128 counts
+/// the level it refuses to open): one level more is refused with 400 and
+/// kept whole, never answered another way.
+#[tokio::test]
+async fn object_bodies_127_levels_deep_are_stored_and_128_are_refused_and_kept() {
+    for provider in [Provider::Enkod, Provider::Supersend] {
+        let body = nested_object_body(provider, 127);
+        let seen = send(&app(provider), Req::post(body.as_str())).await;
+        assert_eq!(
+            (seen.status, counts(&seen.json)),
+            (200, (1, 1, 0)),
+            "{provider}: 127 levels: {}",
+            seen.json
+        );
+        assert_eq!(seen.json["quarantined"], 0, "{provider}");
+        assert_eq!(raw_bytes(&seen.items[0]), body.as_bytes(), "{provider}");
+
+        let body = nested_object_body(provider, 128);
+        let seen = send(&app(provider), Req::post(body.as_str())).await;
+        seen.refused(400, "body is not valid JSON: recursion limit exceeded");
+        assert_eq!(raw_bytes(seen.quarantined()), body.as_bytes(), "{provider}");
     }
 }
 
