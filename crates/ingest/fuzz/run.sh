@@ -6,10 +6,9 @@
 # The corpus of each target lives in target/fuzz-corpus/<target> (kept
 # between runs) and is seeded from crates/normalize/tests/fixtures and the
 # regression inputs. A crash is saved in crates/<crate>/fuzz/artifacts/ and
-# fails the run; copy it into crates/normalize/fuzz/regressions/<provider>/
-# or crates/ingest/fuzz/regressions/request/ and fix it: `make test` builds
-# every target without libFuzzer and replays its seeds and those inputs
-# (crates/normalize/tests/fuzz_regressions.rs, crates/ingest/tests/fuzz_replay.rs).
+# fails the run; copy a normalizer crash into
+# crates/normalize/fuzz/regressions/<provider>/ (tests/fuzz_regressions.rs
+# replays those in `make test`) and fix it.
 #
 # cargo fuzz needs nightly compiler features; the stable toolchain allows
 # them with RUSTC_BOOTSTRAP=1. The fuzz crates are excluded from the
