@@ -1,5 +1,5 @@
 //! GIVEN each event name a provider documents (tables copied from
-//! ../shared/providers.md) WHEN an event with that name is normalized THEN
+//! docs/providers.md) WHEN an event with that name is normalized THEN
 //! it gets the expected canonical type, and the name is kept as sent.
 
 mod common;
@@ -229,7 +229,7 @@ fn enkod_complaint_maps_with_either_first_letter() {
     ] {
         let event = only_event(Provider::Enkod, &body(Provider::Enkod, name));
         assert_eq!(event.event_type, "email.complained", "{name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
     // K2's label for the read event, in case it is sent as written.
@@ -257,7 +257,7 @@ fn names_are_matched_after_trim_case_and_separator_folding() {
     for (provider, name, expected) in cases {
         let event = only_event(provider, &body(provider, name));
         assert_eq!(event.event_type, expected, "{provider} {name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
 }
