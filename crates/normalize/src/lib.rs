@@ -52,8 +52,9 @@ pub enum Member<'a> {
 }
 
 /// Every member of `body` in body order, each an event or an invalid member.
-/// `Err` when the body as a whole is not the provider's envelope, or holds
-/// more than `limit` members (counted before any event is built).
+/// `Err` when the body as a whole is not the provider's envelope, is another
+/// provider's webhook (naming it), or holds more than `limit` members
+/// (counted before any event is built).
 pub fn members(
     provider: Provider,
     body: &[u8],
