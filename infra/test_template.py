@@ -266,7 +266,7 @@ class Functions(unittest.TestCase):
             )
 
     def test_environment(self):
-        """GIVEN the config contract of DESIGN.md WHEN SAM merges Globals THEN each function gets it."""
+        """GIVEN the config contract of docs/design.md WHEN SAM merges Globals THEN each function gets it."""
         for p in PROVIDERS:
             env = lambda_function(p)["Environment"]["Variables"]
             self.assertEqual(env["TABLE_NAME"], {"Ref": "EventsTable"}, p)
@@ -614,7 +614,7 @@ def dashboard_metrics() -> list:
 
 class Metrics(unittest.TestCase):
     def test_the_functions_write_the_contracted_metrics(self):
-        """GIVEN DESIGN.md's contract THEN metrics.rs writes these, and the template uses no other."""
+        """GIVEN docs/design.md's contract THEN metrics.rs writes these, and the template uses no other."""
         self.assertEqual(
             set(EMF_METRICS),
             {"Received", "Stored", "Duplicates", "Quarantined", "Unknown", "Truncated",

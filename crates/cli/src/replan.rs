@@ -152,8 +152,8 @@ fn not_newer_than_this(old: &Item) -> Result<(), String> {
 
 /// The one event of a stored event's raw JSON, with the stored id. The raw
 /// is read as a body first (a whole-body event), then as the one element
-/// of a list (an array element, which on its own may not be a valid body,
-/// e.g. a Flashy event without its `event` field).
+/// of a list (an array element, which on its own is not a valid body), then
+/// as the one element of E-goi's `{"events": [...]}`.
 fn renormalize(
     provider: Provider,
     text: &str,
@@ -162,7 +162,11 @@ fn renormalize(
 ) -> Result<Event, String> {
     let mut other_id = None;
     let mut error = None;
-    for body in [text.to_owned(), format!("[{text}]")] {
+    for body in [
+        text.to_owned(),
+        format!("[{text}]"),
+        format!(r#"{{"events":[{text}]}}"#),
+    ] {
         match normalize(provider, body.as_bytes(), received_at) {
             Ok(mut events) if events.len() == 1 => {
                 let mut event = events.remove(0);
@@ -326,6 +330,17 @@ mod tests {
         let item = stored(Provider::Flashy, body).remove(0);
         assert_eq!(s(&item, "event_type"), Some("unknown"));
         assert_eq!(plan(&item), Plan::Unchanged);
+    }
+
+    #[test]
+    fn an_egoi_event_is_read_back_inside_its_envelope() {
+        let body = r#"{"events":[{"action":"email_open","action_date":1717000000,"list_id":"7"}]}"#;
+        let typed = stored(Provider::Egoi, body).remove(0);
+        assert_eq!(plan(&typed), Plan::Unchanged);
+        let Plan::Rewrite { item, .. } = plan(&as_unknown(typed.clone())) else {
+            panic!("expected a rewrite");
+        };
+        assert_eq!(item, typed);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The stored item of DESIGN.md ("The canonical event"), built from a
+//! The stored item of docs/design.md ("The stored item"), built from a
 //! canonical event. Attributes with no value are omitted.
 
 use aws_sdk_dynamodb::types::AttributeValue;

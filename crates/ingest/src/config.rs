@@ -1,5 +1,5 @@
-//! Configuration, read once at start from the environment (DESIGN.md,
-//! "Local run contract").
+//! Configuration, read once at start from the environment (docs/design.md,
+//! "Running it locally").
 
 use std::env;
 use thiserror::Error;

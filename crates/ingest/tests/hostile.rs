@@ -843,7 +843,7 @@ async fn a_batch_with_a_bad_member_of_each_kind_is_stored_member_by_member_on_th
     };
     let now = Timestamp::now();
     for member in [&good[0], &good[1], &good[2], &long] {
-        let event = normalize(Provider::Sendpulse, member.as_bytes(), now)
+        let event = normalize(Provider::Sendpulse, format!("[{member}]").as_bytes(), now)
             .unwrap()
             .remove(0);
         let item = get(event.event_id).await;

@@ -1,3 +1,4 @@
+use crate::Provider;
 use thiserror::Error;
 
 /// Why a body is not the provider's shape. The message is one line, safe to
@@ -20,6 +21,14 @@ pub enum NormalizeError {
     NotAnEvent(String),
     #[error("body carries {count} events, over the limit of {limit} per request")]
     TooManyEvents { count: usize, limit: usize },
+    /// The body is another provider's webhook, sent to this provider's URL.
+    #[error("{}", misrouted(.sender))]
+    Misrouted { sender: Provider },
+}
+
+fn misrouted(sender: &Provider) -> String {
+    let (article, name) = crate::misrouted::brand(*sender);
+    format!("looks like {article} {name} webhook; check the URL configured in {name}")
 }
 
 impl NormalizeError {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// One canonical event: the stored item of DESIGN.md, schema_version 1.
+/// One canonical event: the stored item of docs/design.md, schema_version 1.
 /// Optional attributes are `None` rather than empty strings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {

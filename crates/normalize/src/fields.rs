@@ -54,11 +54,6 @@ pub(crate) fn time(value: &Json) -> Option<Timestamp> {
     }
 }
 
-/// The first of `keys` holding a readable time.
-pub(crate) fn time_at(obj: &Object, keys: &[&str]) -> Option<Timestamp> {
-    keys.iter().find_map(|k| obj.get(k).and_then(time))
-}
-
 /// A provider's event name exactly as sent, when it has more than
 /// whitespace.
 pub(crate) fn event_name(value: &Json) -> Option<String> {

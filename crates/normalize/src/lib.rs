@@ -11,8 +11,10 @@ mod event;
 mod fields;
 mod json;
 pub mod keys;
+mod misrouted;
 mod number;
 mod provider;
+mod provider_time;
 mod timestamp;
 mod types;
 
@@ -50,8 +52,9 @@ pub enum Member<'a> {
 }
 
 /// Every member of `body` in body order, each an event or an invalid member.
-/// `Err` when the body as a whole is not the provider's envelope, or holds
-/// more than `limit` members (counted before any event is built).
+/// `Err` when the body as a whole is not the provider's envelope, is another
+/// provider's webhook (naming it), or holds more than `limit` members
+/// (counted before any event is built).
 pub fn members(
     provider: Provider,
     body: &[u8],
@@ -64,12 +67,14 @@ pub fn members(
     // A byte-order mark is not JSON, but some senders put one first.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let candidates = match provider {
-        Provider::Flashy => flashy::split(text, limit)?,
-        Provider::Egoi => egoi::split(text, limit)?,
-        Provider::Enkod => enkod::split(text, limit)?,
-        Provider::Supersend => supersend::split(text, limit)?,
-        Provider::Sendpulse => sendpulse::split(text, limit)?,
-    };
+        Provider::Flashy => flashy::split(text, limit),
+        Provider::Egoi => egoi::split(text, limit),
+        Provider::Enkod => enkod::split(text, limit),
+        Provider::Supersend => supersend::split(text, limit),
+        Provider::Sendpulse => sendpulse::split(text, limit),
+    }
+    .map_err(|e| misrouted::explain(provider, text, limit, e))?;
+    misrouted::check(provider, &candidates)?;
     let mut members = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let object = match candidate {
@@ -80,11 +85,11 @@ pub fn members(
             }
         };
         let draft = match provider {
-            Provider::Flashy => flashy::event(&object.fields),
-            Provider::Egoi => egoi::event(&object.fields),
-            Provider::Enkod => enkod::event(&object.fields),
-            Provider::Supersend => supersend::event(&object.fields),
-            Provider::Sendpulse => sendpulse::event(&object.fields),
+            Provider::Flashy => flashy::event(&object.fields, received_at),
+            Provider::Egoi => egoi::event(&object.fields, received_at),
+            Provider::Enkod => enkod::event(&object.fields, received_at),
+            Provider::Supersend => supersend::event(&object.fields, received_at),
+            Provider::Sendpulse => sendpulse::event(&object.fields, received_at),
         };
         let event = draft.finish(provider, &object, received_at);
         members.push(Member::Event {

@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 /// [`CANONICAL_TYPES`] cannot drift apart.
 macro_rules! event_types {
     ($($variant:ident => $name:literal,)*) => {
-        /// A canonical event type (DESIGN.md, "Canonical event types"):
+        /// A canonical event type (docs/design.md, "Canonical event types"):
         /// every type a provider event can become, `unknown` for a valid event
         /// with no mapping yet, and `invalid` for what is kept because it
         /// could not be stored as an event.

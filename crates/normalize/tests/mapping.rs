@@ -1,5 +1,5 @@
 //! GIVEN each event name a provider documents (tables copied from
-//! ../shared/providers.md) WHEN an event with that name is normalized THEN
+//! docs/providers.md) WHEN an event with that name is normalized THEN
 //! it gets the expected canonical type, and the name is kept as sent.
 
 mod common;
@@ -8,7 +8,7 @@ use common::received_at;
 use normalize::{normalize, Event, Provider, CANONICAL_TYPES, UNKNOWN};
 use serde_json::json;
 
-/// providers.md §1, the 13 events of F1.
+/// Flashy's webhook page: its 13 account webhooks.
 const FLASHY: &[(&str, &str)] = &[
     ("page_view", "commerce.page_viewed"),
     ("add_to_cart", "commerce.cart_added"),
@@ -25,7 +25,7 @@ const FLASHY: &[(&str, &str)] = &[
     ("incoming_sms", "sms.received"),
 ];
 
-/// providers.md §2, the 38 actions of E1.
+/// E-goi's Webhook Events API page: its 38 actions.
 const EGOI: &[(&str, &str)] = &[
     ("forget_subscription", "contact.forgotten"),
     ("change_consent", "contact.consent_changed"),
@@ -67,7 +67,7 @@ const EGOI: &[(&str, &str)] = &[
     ("product_view", "commerce.product_viewed"),
 ];
 
-/// providers.md §3, K1 and K2; the complaint is spelled with a Cyrillic с.
+/// enKod's webhook page; the complaint is spelled with a Cyrillic с.
 const ENKOD: &[(&str, &str)] = &[
     ("message sent", "email.sent"),
     ("delivery bounce", "email.bounced"),
@@ -84,8 +84,8 @@ const ENKOD: &[(&str, &str)] = &[
     ("contact adding", "contact.created"),
 ];
 
-/// providers.md §4, S1 and S3 (the sent event's exact string is unknown;
-/// both spellings seen in the docs are mapped).
+/// SuperSend's webhook docs and help articles (the sent event's exact string
+/// is unknown; both spellings seen in the docs are mapped).
 const SUPERSEND: &[(&str, &str)] = &[
     ("open", "email.opened"),
     ("click", "email.clicked"),
@@ -100,8 +100,8 @@ const SUPERSEND: &[(&str, &str)] = &[
     ("email_sent", "email.sent"),
 ];
 
-/// providers.md §5b (e-mail service) and §5c (SMTP, names from third-party
-/// clients).
+/// SendPulse's e-mail service and SMTP webhook pages (SMTP names from
+/// third-party clients).
 const SENDPULSE: &[(&str, &str)] = &[
     ("spam", "email.complained"),
     ("open", "email.opened"),
@@ -229,7 +229,7 @@ fn enkod_complaint_maps_with_either_first_letter() {
     ] {
         let event = only_event(Provider::Enkod, &body(Provider::Enkod, name));
         assert_eq!(event.event_type, "email.complained", "{name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
     // K2's label for the read event, in case it is sent as written.
@@ -257,7 +257,7 @@ fn names_are_matched_after_trim_case_and_separator_folding() {
     for (provider, name, expected) in cases {
         let event = only_event(provider, &body(provider, name));
         assert_eq!(event.event_type, expected, "{provider} {name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
 }

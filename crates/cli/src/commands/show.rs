@@ -126,7 +126,7 @@ mod tests {
     fn known_attributes_first_then_attributes_then_raw() {
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
         let body = r#"{"event":"email_automation_clicked","email":"a@example.com","link":"https://x.example/p","timestamp":1674573849}"#;
-        let event = normalize(Provider::Flashy, body.as_bytes(), at)
+        let event = normalize(Provider::Flashy, format!("[{body}]").as_bytes(), at)
             .unwrap()
             .remove(0);
         let item = to_item(&event, None);
