@@ -8,7 +8,6 @@
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::fmt;
 
 #[derive(Debug)]
@@ -30,25 +29,8 @@ pub(crate) struct Object<'a> {
 
 #[derive(Debug)]
 struct Member<'a> {
-    /// The key's first 8 bytes as a big-endian number: comparing these
-    /// orders most keys without a call to compare whole strings (sorting and
-    /// lookups were a quarter of normalization).
-    prefix: u64,
     key: Cow<'a, str>,
     value: Json<'a>,
-}
-
-fn prefix(key: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u64::from_be_bytes(bytes)
-}
-
-/// Byte order of keys: a smaller prefix means a smaller key, equal prefixes
-/// need the whole keys.
-fn key_order(prefix_a: u64, a: &str, prefix_b: u64, b: &str) -> Ordering {
-    prefix_a.cmp(&prefix_b).then_with(|| a.cmp(b))
 }
 
 impl<'a> Json<'a> {
@@ -107,7 +89,7 @@ impl<'a> Object<'a> {
     /// Sorts members read in body order; of a repeated key the last one
     /// stays.
     fn from_members(mut members: Vec<Member<'a>>) -> Self {
-        let order = |a: &Member, b: &Member| key_order(a.prefix, &a.key, b.prefix, &b.key);
+        let order = |a: &Member, b: &Member| a.key.cmp(&b.key);
         // Some senders already send keys in order.
         if !members.windows(2).all(|w| order(&w[0], &w[1]).is_lt()) {
             // Stable: among repeated keys the last in body order comes last.
@@ -125,9 +107,8 @@ impl<'a> Object<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        let key_prefix = prefix(key);
         self.members
-            .binary_search_by(|m| key_order(m.prefix, &m.key, key_prefix, key))
+            .binary_search_by(|m| m.key.as_ref().cmp(key))
             .ok()
             .map(|i| &self.members[i].value)
     }
@@ -156,41 +137,8 @@ impl<'a> Object<'a> {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Only `"`, `\` and control characters need escaping; most strings have
-    // none and are copied as they are.
-    if needs_escape(s.as_bytes()) {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
-}
-
-/// Whether `bytes` hold a `"`, a `\\` or a control character, checked 8
-/// bytes at a time (this scan was a twentieth of normalizing SendPulse).
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Nonzero exactly when some byte of `word` is below `n` (n <= 0x80):
-    // the lowest byte that borrows in the subtraction is one below `n`, and
-    // bytes of 0x80 and over are masked out by `!word`.
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
-    let has = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1) != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
-        if below(word, 0x20) != 0 || has(word, b'"') || has(word, b'\\') {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
@@ -270,7 +218,6 @@ impl<'de> Visitor<'de> for JsonVisitor {
         let mut members = Vec::with_capacity(8);
         while let Some(Key(key)) = map.next_key()? {
             members.push(Member {
-                prefix: prefix(&key),
                 key,
                 value: map.next_value()?,
             });
@@ -357,42 +304,6 @@ mod tests {
         }
     }
 
-    proptest::proptest! {
-        /// The word-at-a-time scan finds what a byte-by-byte one finds.
-        #[test]
-        fn escapes_are_found_whatever_their_place(
-            bytes in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::num::u8::ANY,
-                    proptest::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'\\', 0x7f, 0x80, 0xff]),
-                    proptest::sample::select(vec![b'a', b'!', b'#', b'[', b']']),
-                ],
-                0..40,
-            ),
-        ) {
-            let naive = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-            proptest::prop_assert_eq!(needs_escape(&bytes), naive);
-        }
-    }
-
-    #[test]
-    fn escapes_are_found_in_every_position() {
-        for len in 0..20 {
-            let plain = vec![b'a'; len];
-            assert!(!needs_escape(&plain));
-            for at in 0..len {
-                for special in [0u8, 0x1f, b'"', b'\\'] {
-                    let mut bytes = plain.clone();
-                    bytes[at] = special;
-                    assert!(needs_escape(&bytes), "{bytes:?}");
-                }
-                let mut bytes = plain.clone();
-                bytes[at] = 0x80;
-                assert!(!needs_escape(&bytes));
-            }
-        }
-    }
-
     #[test]
     fn the_last_repeated_key_wins() {
         let o: Object = serde_json::from_str(r#"{"a": 1, "a": "two"}"#).unwrap();
@@ -413,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_sort_in_byte_order_whatever_their_prefixes() {
+    fn keys_sort_in_byte_order() {
         // As JSON text: `\u0000` is a NUL byte inside the key.
         let keys = [
             "",
