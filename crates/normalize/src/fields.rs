@@ -235,7 +235,7 @@ mod tests {
 
     /// The tree of a JSON text, as the provider modules read it.
     fn json(text: &str) -> Json<'_> {
-        serde_json::from_str(text).unwrap()
+        crate::json::value(text).unwrap()
     }
 
     #[test]

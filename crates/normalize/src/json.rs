@@ -2,13 +2,38 @@
 //! point into the request text instead of being copied, and an object is a
 //! sorted list of members, so reading one event costs about one allocation
 //! per container instead of several per member (the cost of a
-//! `serde_json::Value`). Objects read like `serde_json`'s default map: keys
-//! in sorted order, and of a repeated key the last one wins.
+//! `serde_json::Value`). Two rules of ours are kept while reading, so that
+//! no event is read otherwise than it was meant: an object with a key twice
+//! is refused (which value would be the event's?), and so is nesting deeper
+//! than [`MAX_DEPTH`] levels, counted from the top of the body.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 use std::borrow::Cow;
 use std::fmt;
+
+/// The deepest nesting of arrays and objects read, counted from the body's
+/// top level (`{"a":[1]}` is 2 deep); one level more is refused.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Reads `text`, a JSON object inside `depth` arrays and objects of the
+/// body (0 for the body itself), as an event's fields. Refuses, as
+/// serde_json errors, anything but one object, a key twice in any object
+/// of it, and nesting deeper than [`MAX_DEPTH`] from the body's top.
+pub(crate) fn object(text: &str, depth: usize) -> Result<Object<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    // serde_json's own limit (128 levels from where it starts) would count
+    // from this object, not from the body; `Level` holds ours, and stops
+    // before the stack grows any deeper than serde_json's would.
+    de.disable_recursion_limit();
+    let json = de.deserialize_map(Level(depth + 1))?;
+    de.end()?;
+    match json {
+        Json::Object(o) => Ok(o),
+        // deserialize_map only ever visits a map.
+        _ => Err(serde_json::Error::custom("expected an object")),
+    }
+}
 
 #[derive(Debug)]
 pub(crate) enum Json<'a> {
@@ -19,6 +44,16 @@ pub(crate) enum Json<'a> {
     Str(Cow<'a, str>),
     Array(Vec<Json<'a>>),
     Object(Object<'a>),
+}
+
+/// Any JSON value at the top of a body, read by the same rules (for tests of
+/// code that reads the tree).
+#[cfg(test)]
+pub(crate) fn value(text: &str) -> Result<Json<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let json = Level(1).deserialize(&mut de)?;
+    de.end()?;
+    Ok(json)
 }
 
 /// A JSON object's members, sorted by key, each key once.
@@ -85,24 +120,17 @@ impl<'a> Json<'a> {
 }
 
 impl<'a> Object<'a> {
-    /// Sorts members read in body order; of a repeated key the last one
-    /// stays.
-    fn from_members(mut members: Vec<Member<'a>>) -> Self {
-        let order = |a: &Member, b: &Member| a.key.cmp(&b.key);
+    /// Sorts members read in body order; `Err` with the key that is there
+    /// twice.
+    fn from_members(mut members: Vec<Member<'a>>) -> Result<Self, Cow<'a, str>> {
         // Some senders already send keys in order.
-        if !members.windows(2).all(|w| order(&w[0], &w[1]).is_lt()) {
-            // Stable: among repeated keys the last in body order comes last.
-            members.sort_by(order);
-            let mut deduped: Vec<Member<'a>> = Vec::with_capacity(members.len());
-            for member in members {
-                match deduped.last_mut() {
-                    Some(last) if last.key == member.key => *last = member,
-                    _ => deduped.push(member),
-                }
+        if !members.windows(2).all(|w| w[0].key < w[1].key) {
+            members.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            if let Some(twice) = members.windows(2).find(|w| w[0].key == w[1].key) {
+                return Err(twice[0].key.clone());
             }
-            members = deduped;
         }
-        Object { members }
+        Ok(Object { members })
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
@@ -140,25 +168,31 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonVisitor)
-    }
-}
+/// Reads one value whose arrays and objects would be at this level of
+/// the body (the top level is 1).
+#[derive(Clone, Copy)]
+struct Level(usize);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match deserializer.deserialize_map(JsonVisitor)? {
-            Json::Object(o) => Ok(o),
-            // deserialize_map only ever visits a map.
-            _ => Err(serde::de::Error::custom("expected an object")),
+impl Level {
+    fn enter<E: de::Error>(self) -> Result<Level, E> {
+        if self.0 > MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "nested deeper than {MAX_DEPTH} levels"
+            )));
         }
+        Ok(Level(self.0 + 1))
     }
 }
 
-struct JsonVisitor;
+impl<'de> DeserializeSeed<'de> for Level {
+    type Value = Json<'de>;
 
-impl<'de> Visitor<'de> for JsonVisitor {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Level {
     type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -197,61 +231,71 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        Json::deserialize(d)
-    }
-
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut members = Vec::with_capacity(8);
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             members.push(Member {
                 key,
-                value: map.next_value()?,
+                value: map.next_value_seed(inner)?,
             });
         }
         // A body of many tiny objects must not cost a growth step of spare
-        // members each (64 bytes a member).
+        // members each.
         if members.capacity() > 2 * members.len() {
             members.shrink_to_fit();
         }
-        Ok(Json::Object(Object::from_members(members)))
+        Object::from_members(members)
+            .map(Json::Object)
+            .map_err(|key| A::Error::custom(format_args!("duplicate key {}", shown(&key))))
     }
 }
 
-/// An object key, borrowed when the body spelled it without escapes.
-struct Key<'a>(Cow<'a, str>);
+/// A key as an error message names it: quoted, escaped to one line, and
+/// cut after 40 characters.
+fn shown(key: &str) -> String {
+    let cut: String = key.chars().take(40).collect();
+    let more = if cut.len() < key.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
+/// Reads an object key, borrowed when the body spelled it without escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
     }
 }
 
@@ -261,9 +305,8 @@ mod tests {
     use serde_json::Value;
 
     fn canonical(text: &str) -> String {
-        let json: Json = serde_json::from_str(text).unwrap();
         let mut out = Vec::new();
-        json.write_canonical(&mut out);
+        object(text, 0).unwrap().write_canonical(&mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -279,9 +322,8 @@ mod tests {
         for text in [
             r#"{"b": 1, "a": [true, null, 1.5, -3, 18446744073709551615], "c": {"z": "", "y": {}}}"#,
             r#"{"k": "tab\there \"quoted\" \\ \u0001 \u00e9 é \ud83d\ude00 \/"}"#,
-            r#"{"dup": 1, "x": 0, "dup": 2, "dup": {"dup": "a", "dup": "b"}}"#,
             r#"{"é": 1, "e": 2, "E": 3, "\u0065\u0301": 4, "": 5}"#,
-            r#"[1e300, 1E-7, 0.1, 100000000000000000000, []]"#,
+            r#"{"n": [1e300, 1E-7, 0.1, 100000000000000000000, []]}"#,
         ] {
             assert_eq!(canonical(text), via_value(text), "{text}");
         }
@@ -291,23 +333,74 @@ mod tests {
         );
     }
 
+    /// Whatever the depth, the order or the spelling of the two keys.
     #[test]
-    fn the_last_repeated_key_wins() {
-        let o: Object = serde_json::from_str(r#"{"a": 1, "a": "two"}"#).unwrap();
-        assert_eq!(o.get("a").and_then(Json::as_str), Some("two"));
-        assert_eq!(
-            crate::fields::copied(&Json::Object(o)),
-            serde_json::json!({"a": "two"})
-        );
+    fn a_key_twice_is_refused_naming_the_key() {
+        for (text, key) in [
+            (r#"{"a": 1, "a": "two"}"#, r#""a""#),
+            (
+                r#"{"event": "page_view", "x": 0, "event": "purchase"}"#,
+                r#""event""#,
+            ),
+            (
+                r#"{"b": 1, "x": {"k": [{"z": 1, "y": 2, "z": 3}]}}"#,
+                r#""z""#,
+            ),
+            (r#"{"\u0061": 1, "a": 2}"#, r#""a""#),
+            (r#"{"a\nb": 1, "a\nb": 2}"#, r#""a\nb""#),
+        ] {
+            let err = object(text, 0).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("duplicate key {key} at line 1 column")),
+                "{err}"
+            );
+        }
+        let long = "k".repeat(100);
+        let err = object(&format!(r#"{{"{long}": 1, "{long}": 2}}"#), 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with(&format!("duplicate key \"{}\"… at", &long[..40])));
     }
 
     #[test]
-    fn members_are_sorted_and_unique() {
-        let o: Object = serde_json::from_str(r#"{"b": 1, "a": 2, "c": 3, "a": 4}"#).unwrap();
+    fn members_are_sorted() {
+        let o = object(r#"{"b": 1, "a": 2, "c": 3}"#, 0).unwrap();
         let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b", "c"]);
-        assert!(matches!(o.get("a"), Some(Json::Number(n)) if n.as_u64() == Some(4)));
+        assert!(matches!(o.get("a"), Some(Json::Number(n)) if n.as_u64() == Some(2)));
         assert!(o.get("d").is_none());
+    }
+
+    /// An object `levels` deep from the body's top when it starts inside
+    /// `around` levels: arrays in it, or objects.
+    fn nested(levels: usize, around: usize, arrays: bool) -> String {
+        let inner = levels - around - 1;
+        let (open, close) = if arrays {
+            ("[", "]")
+        } else {
+            (r#"{"a":"#, "}")
+        };
+        format!(r#"{{"x":{}1{}}}"#, open.repeat(inner), close.repeat(inner))
+    }
+
+    /// 128 levels from the body's top are read, 129 are not, wherever the
+    /// object starts.
+    #[test]
+    fn nesting_is_counted_from_the_top_of_the_body() {
+        for around in [0, 1, 2, 127] {
+            for arrays in [true, false] {
+                assert!(object(&nested(MAX_DEPTH, around, arrays), around).is_ok());
+                let err = object(&nested(MAX_DEPTH + 1, around, arrays), around)
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    err.starts_with("nested deeper than 128 levels at"),
+                    "{around}: {err}"
+                );
+            }
+        }
+        assert!(object("{}", MAX_DEPTH - 1).is_ok());
+        assert!(object("{}", MAX_DEPTH).is_err());
     }
 
     #[test]
@@ -327,7 +420,7 @@ mod tests {
         ];
         let members: Vec<String> = keys.iter().rev().map(|k| format!("\"{k}\": 0")).collect();
         let text = format!("{{{}}}", members.join(","));
-        let o: Object = serde_json::from_str(&text).unwrap();
+        let o = object(&text, 0).unwrap();
         let mut expected: Vec<String> = keys
             .iter()
             .map(|k| serde_json::from_str(&format!("\"{k}\"")).unwrap())
@@ -343,9 +436,8 @@ mod tests {
 
     #[test]
     fn small_objects_keep_no_spare_members() {
-        let array: Json =
-            serde_json::from_str(r#"[{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}]"#).unwrap();
-        let Json::Array(objects) = array else {
+        let o = object(r#"{"l": [{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}]}"#, 0).unwrap();
+        let Some(Json::Array(objects)) = o.get("l") else {
             panic!("an array")
         };
         for object in objects.iter().filter_map(Json::as_object) {
@@ -359,7 +451,7 @@ mod tests {
         // serde_json's own `Value` reads an object with this first key as a
         // raw value (its `raw_value` feature); here it is just a key.
         let text = r#"{"$serde_json::private::RawValue": "x", "a": 1}"#;
-        let o: Object = serde_json::from_str(text).unwrap();
+        let o = object(text, 0).unwrap();
         let marker = o.get("$serde_json::private::RawValue");
         assert_eq!(marker.and_then(Json::as_str), Some("x"));
         assert!(o.get("a").is_some());
@@ -367,7 +459,7 @@ mod tests {
 
     #[test]
     fn unescaped_strings_are_borrowed() {
-        let o: Object = serde_json::from_str(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#).unwrap();
+        let o = object(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#, 0).unwrap();
         let borrowed = |key: &str| {
             let m = o.members.iter().find(|m| m.key == key).unwrap();
             (
