@@ -393,7 +393,10 @@ async fn duplicate_keys_are_refused_naming_the_key_and_the_body_kept() {
     let body = r#"{"event":"message open","email":"a@b.example","event":"spam"}"#;
     let app = app(Provider::Enkod);
     let seen = send(&app, Req::post(body)).await;
-    seen.refused(400, r#"body cannot be read: duplicate key "event" at line 1"#);
+    seen.refused(
+        400,
+        r#"body cannot be read: duplicate key "event" at line 1"#,
+    );
     assert_eq!(raw_bytes(seen.quarantined()), body.as_bytes());
 }
 
