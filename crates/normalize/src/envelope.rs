@@ -3,7 +3,7 @@
 //! alone: an element that is not an event object is a bad member, not a bad
 //! body.
 
-use crate::json::Object;
+use crate::json::{self, Object};
 use crate::NormalizeError;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -33,6 +33,8 @@ pub(crate) enum Body<'a> {
 pub(crate) struct Elements<'a> {
     held: Vec<&'a RawValue>,
     count: usize,
+    /// How many arrays and objects of the body hold each element.
+    depth: usize,
 }
 
 /// Reads the top level of `text`, holding at most `limit` array elements;
@@ -44,19 +46,20 @@ pub(crate) fn read<'a>(
 ) -> Result<Body<'a>, NormalizeError> {
     match first_byte(text) {
         None => Err(NormalizeError::Empty),
-        Some(b'[') => elements(text, limit).map(Body::Array),
-        Some(b'{') => serde_json::from_str(text)
+        Some(b'[') => elements(text, limit, 1).map(Body::Array),
+        Some(b'{') => json::object(text, 0)
             .map(Body::Object)
             .map_err(|e| NormalizeError::json(&e)),
         Some(_) => Err(not_a_container(provider, text)),
     }
 }
 
-/// The elements of the JSON array `text`, the whole text checked as JSON.
-fn elements(text: &str, limit: usize) -> Result<Elements<'_>, NormalizeError> {
+/// The elements of the JSON array `text`, the whole text checked as JSON;
+/// `depth` arrays and objects of the body hold each element.
+fn elements(text: &str, limit: usize, depth: usize) -> Result<Elements<'_>, NormalizeError> {
     let mut de = serde_json::Deserializer::from_str(text);
     (&mut de)
-        .deserialize_seq(Bounded { limit })
+        .deserialize_seq(Bounded { limit, depth })
         .and_then(|elements| de.end().map(|()| elements))
         .map_err(|e| NormalizeError::json(&e))
 }
@@ -64,6 +67,7 @@ fn elements(text: &str, limit: usize) -> Result<Elements<'_>, NormalizeError> {
 /// Collects up to `limit` elements and counts the rest without keeping them.
 struct Bounded {
     limit: usize,
+    depth: usize,
 }
 
 impl<'de> Visitor<'de> for Bounded {
@@ -82,7 +86,11 @@ impl<'de> Visitor<'de> for Bounded {
             }
             count += 1;
         }
-        Ok(Elements { held, count })
+        Ok(Elements {
+            held,
+            count,
+            depth: self.depth,
+        })
     }
 }
 
@@ -99,20 +107,21 @@ pub(crate) fn objects<'a>(
             limit,
         });
     }
+    let depth = elements.depth;
     Ok(elements
         .held
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| member(raw, path, i))
+        .map(|(i, raw)| member(raw, path, i, depth))
         .collect())
 }
 
-fn member<'a>(raw: &'a RawValue, path: &str, i: usize) -> Candidate<'a> {
+fn member<'a>(raw: &'a RawValue, path: &str, i: usize, depth: usize) -> Candidate<'a> {
     let text = raw.get();
-    match serde_json::from_str::<Object<'a>>(text) {
+    match json::object(text, depth) {
         Ok(fields) => Ok(EventObject { raw: text, fields }),
-        // An object that still fails to parse is nested too deep, or holds a
-        // number beyond f64.
+        // An object that still fails to parse is nested too deep, has a key
+        // twice, or holds a number beyond f64.
         Err(e) if kind_of_raw(raw) == "an object" => Err((
             text,
             NormalizeError::NotAnEvent(format!("{path}[{i}] cannot be read: {e}")),
@@ -169,7 +178,8 @@ fn kind_of_raw(raw: &RawValue) -> &'static str {
     }
 }
 
-/// Reads a raw value that must be an array of event objects.
+/// Reads a raw value of the body's top-level object that must be an array
+/// of event objects.
 pub(crate) fn raw_array<'a>(
     provider: &'static str,
     raw: &'a RawValue,
@@ -182,6 +192,6 @@ pub(crate) fn raw_array<'a>(
             format!("{path} is {}, expected an array", kind_of_raw(raw)),
         ));
     }
-    let elements = elements(raw.get(), limit)?;
+    let elements = elements(raw.get(), limit, 2)?;
     objects(elements, path, limit)
 }
