@@ -423,9 +423,12 @@ fn generated_events_keep_their_ids_however_re_serialized() {
             },
         )
         .unwrap();
-    // Most generated bodies are events of their provider.
+    // About half the generated bodies are events of their provider; the
+    // rest carry a key only another provider sends (`recipient`, `events`,
+    // `from_number`, ...) and are refused as misrouted, by both spellings
+    // alike (checked above). Runs seen here compared 118 to 124 of 256.
     assert!(
-        compared.get() > CASES as usize / 2,
+        compared.get() > CASES as usize / 4,
         "{} compared",
         compared.get()
     );
