@@ -14,11 +14,12 @@
 //! (`attributes.truncated`), whose raw is not the whole body; a typed event
 //! this normalizer can only read as `unknown`, unless `allow_downgrade`.
 
-use crate::db::{attr, s, truncated, Item};
-use crate::raw;
+use crate::db::{describe_truncated, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr::{self, inner};
 use events_table::item::{fit, to_item};
 use events_table::store::MAX_EVENTS;
+use events_table::StoredEvent;
 use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID, UNKNOWN};
 use semver::Version;
 use std::collections::BTreeSet;
@@ -65,22 +66,24 @@ pub fn plan(old: &Item, options: Options) -> Plan {
 }
 
 fn try_plan(old: &Item) -> Result<Plan, String> {
-    let id = s(old, "event_id").ok_or("no event_id")?;
-    if let Some(part) = truncated(old) {
+    let view = StoredEvent::try_from(old).map_err(|e| e.to_string())?;
+    let id = view.event_id.as_str();
+    if let Some(part) = view.truncated() {
         return Err(format!(
             "kept only in part (truncated: {}); its raw is not the whole body, so it \
              cannot be re-normalized",
-            part.describe()
+            describe_truncated(&part)
         ));
     }
-    not_newer_than_this(old)?;
-    let provider: Provider = s(old, "provider").ok_or("no provider")?.parse()?;
-    let stored_raw = s(old, "raw").ok_or("no raw payload stored")?;
-    let bytes = raw::decode(stored_raw, attr(old, "raw_encoding"))?;
-    let received_at = s(old, "received_at")
+    not_newer_than_this(&view)?;
+    let provider: Provider = view.provider.as_deref().ok_or("no provider")?.parse()?;
+    let bytes = view.raw_bytes().ok_or("no raw payload stored")??;
+    let received_at = view
+        .received_at
+        .as_deref()
         .and_then(Timestamp::parse)
         .ok_or("no readable received_at")?;
-    let from = s(old, "event_type").unwrap_or_default();
+    let from = view.event_type.as_deref().unwrap_or_default();
 
     if from == INVALID {
         return match normalize(provider, &bytes, received_at) {
@@ -126,8 +129,8 @@ fn try_plan(old: &Item) -> Result<Plan, String> {
 
 /// Whether the normalizer that wrote `old` is this one or older; an item
 /// without `normalizer` predates the attribute, so it is older.
-fn not_newer_than_this(old: &Item) -> Result<(), String> {
-    let Some(written) = s(old, "normalizer") else {
+fn not_newer_than_this(old: &StoredEvent) -> Result<(), String> {
+    let Some(written) = old.normalizer.as_deref() else {
         return Ok(());
     };
     let this = normalize::VERSION;
@@ -187,8 +190,8 @@ fn renormalize(
 /// (before `fit`, which weighs the whole item).
 fn stored_form(event: &Event, old: &Item) -> Result<Item, usize> {
     let mut item = to_item(event, None);
-    if let Some(expires) = old.get("expires_at") {
-        item.insert("expires_at".to_owned(), expires.clone());
+    if let Some(expires) = old.get(attr::EXPIRES_AT) {
+        item.insert(attr::EXPIRES_AT.to_owned(), expires.clone());
     }
     fit(item)
 }
@@ -206,9 +209,13 @@ fn compare(old: &Item, new: Item) -> Plan {
     if &new == old || same_content() || same_payload() {
         return Plan::Unchanged;
     }
+    let event_type = |item: &Item| match item.get(attr::EVENT_TYPE) {
+        Some(AttributeValue::S(t)) => t.clone(),
+        _ => String::new(),
+    };
     Plan::Rewrite {
-        from: s(old, "event_type").unwrap_or_default().to_owned(),
-        to: s(&new, "event_type").unwrap_or_default().to_owned(),
+        from: event_type(old),
+        to: event_type(&new),
         changes: changes(old, &new),
         item: new,
     }
@@ -217,23 +224,23 @@ fn compare(old: &Item, new: Item) -> Plan {
 /// The item without the version of the normalizer that wrote it.
 fn unstamped(item: &Item) -> Item {
     let mut item = item.clone();
-    item.remove("normalizer");
+    item.remove(attr::NORMALIZER);
     item
 }
 
 /// The item with `raw` as the provider's bytes and no `raw_encoding` (nor
 /// `normalizer`); `None` when the raw cannot be decoded.
 fn with_decoded_raw(item: &Item) -> Option<Item> {
-    let bytes = raw::decode(s(item, "raw")?, attr(item, "raw_encoding")).ok()?;
+    let bytes = StoredEvent::try_from(item).ok()?.raw_bytes()?.ok()?;
     let mut item = unstamped(item);
     item.insert(
-        "raw".to_owned(),
+        attr::RAW.to_owned(),
         AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
     );
-    if let Some(AttributeValue::M(attributes)) = item.get_mut("attributes") {
-        attributes.remove("raw_encoding");
+    if let Some(AttributeValue::M(attributes)) = item.get_mut(attr::ATTRIBUTES) {
+        attributes.remove(inner::RAW_ENCODING);
         if attributes.is_empty() {
-            item.remove("attributes");
+            item.remove(attr::ATTRIBUTES);
         }
     }
     Some(item)
@@ -245,7 +252,9 @@ pub fn changes(old: &Item, new: &Item) -> Vec<String> {
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for name in names {
         match (old.get(name.as_str()), new.get(name.as_str())) {
-            (Some(AttributeValue::M(a)), Some(AttributeValue::M(b))) if name == "attributes" => {
+            (Some(AttributeValue::M(a)), Some(AttributeValue::M(b)))
+                if name == attr::ATTRIBUTES =>
+            {
                 let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
                 for key in keys {
                     match (a.get(key.as_str()), b.get(key.as_str())) {
@@ -268,6 +277,17 @@ pub fn changes(old: &Item, new: &Item) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    }
+
+    fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+        let attributes = item.get("attributes")?.as_m().ok()?;
+        attributes.get(name)?.as_s().ok().map(String::as_str)
+    }
 
     /// The plan with the default options.
     fn plan(old: &Item) -> Plan {

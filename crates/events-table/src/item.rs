@@ -1,6 +1,8 @@
 //! The stored item of DESIGN.md ("The canonical event"), built from a
 //! canonical event. Attributes with no value are omitted.
 
+use crate::attr::{self, inner};
+use crate::stored::StoredEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
@@ -35,62 +37,46 @@ pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
 /// [`to_item`] for an event that is no longer needed: its strings move into
 /// the item instead of being copied (the request path).
 pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
-    let mut item = Item::with_capacity(24);
-    if let Some(days) = retention_days {
+    Item::from(stored_event(event, retention_days))
+}
+
+/// The stored form of `event`, stamped with this normalizer's version and
+/// the schema version, expiring `retention_days` after receipt.
+pub fn stored_event(event: Event, retention_days: Option<u32>) -> StoredEvent {
+    let expires_at = retention_days.map(|days| {
         let expires = event.received_at.unix_seconds() + i64::from(days) * SECONDS_PER_DAY;
-        item.insert(
-            "expires_at".to_owned(),
-            AttributeValue::N(expires.to_string()),
-        );
+        expires.to_string()
+    });
+    let attributes = event
+        .attributes
+        .into_iter()
+        .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v)))
+        .collect();
+    StoredEvent {
+        event_id: event.event_id,
+        provider: Some(event.provider.as_str().to_owned()),
+        event_type: Some(event.event_type.as_str().to_owned()),
+        provider_event: event.provider_event,
+        normalizer: Some(normalize::VERSION.to_owned()),
+        occurred_at: Some(event.occurred_at.text()),
+        occurred_at_source: Some(event.occurred_at_source.as_str().to_owned()),
+        received_at: Some(event.received_at.text()),
+        channel: event.channel.map(|c| c.as_str().to_owned()),
+        email: event.email,
+        phone: event.phone,
+        contact_id: event.contact_id,
+        account_id: event.account_id,
+        campaign_id: event.campaign_id,
+        message_id: event.message_id,
+        automation_id: event.automation_id,
+        list_id: event.list_id,
+        contact_key: event.contact_key,
+        day_key: Some(event.day_key),
+        raw: Some(event.raw),
+        attributes,
+        schema_version: Some(SCHEMA_VERSION.to_owned()),
+        expires_at,
     }
-    let mut s = |name: &str, value: String| {
-        item.insert(name.to_owned(), AttributeValue::S(value));
-    };
-    s("event_id", event.event_id);
-    s("provider", event.provider.as_str().to_owned());
-    s("event_type", event.event_type.as_str().to_owned());
-    s("normalizer", normalize::VERSION.to_owned());
-    s("occurred_at", event.occurred_at.text());
-    s(
-        "occurred_at_source",
-        event.occurred_at_source.as_str().to_owned(),
-    );
-    s("received_at", event.received_at.text());
-    s("day_key", event.day_key);
-    s("raw", event.raw);
-    let optional = [
-        ("provider_event", event.provider_event),
-        ("email", event.email),
-        ("phone", event.phone),
-        ("contact_id", event.contact_id),
-        ("account_id", event.account_id),
-        ("campaign_id", event.campaign_id),
-        ("message_id", event.message_id),
-        ("automation_id", event.automation_id),
-        ("list_id", event.list_id),
-        ("contact_key", event.contact_key),
-        ("channel", event.channel.map(|c| c.as_str().to_owned())),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            s(name, value);
-        }
-    }
-    if !event.attributes.is_empty() {
-        let mut map = HashMap::with_capacity(event.attributes.len());
-        map.extend(
-            event
-                .attributes
-                .into_iter()
-                .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v))),
-        );
-        item.insert("attributes".to_owned(), AttributeValue::M(map));
-    }
-    item.insert(
-        "schema_version".to_owned(),
-        AttributeValue::N(SCHEMA_VERSION.to_owned()),
-    );
-    item
 }
 
 /// The bytes the provider sent, from an item's `raw` and its
@@ -213,12 +199,13 @@ pub fn fit(mut item: Item) -> Result<Item, usize> {
 /// fixtures), so an item that would need more than that is not tried: a
 /// wrong guess only costs the unit compression might have saved.
 fn worth_compressing(item: &Item, size: usize) -> bool {
-    let Some(AttributeValue::S(raw)) = item.get("raw") else {
+    let Some(AttributeValue::S(raw)) = item.get(attr::RAW) else {
         return false;
     };
     // What `raw_encoding` adds to the item at most: an `attributes` map (3
     // bytes of overhead), one entry in it (1 byte), its name and value.
-    const ENCODING_BYTES: usize = "attributes".len() + 4 + "raw_encoding".len() + GZIP_BASE64.len();
+    const ENCODING_BYTES: usize =
+        attr::ATTRIBUTES.len() + 4 + inner::RAW_ENCODING.len() + GZIP_BASE64.len();
     let must_save = size - (write_units(size) - 1) * KB + ENCODING_BYTES;
     size > KB && must_save <= raw.len() / 2
 }
@@ -226,7 +213,7 @@ fn worth_compressing(item: &Item, size: usize) -> bool {
 /// `raw` gzip-compressed and base64-encoded; `None` when the item has no
 /// `raw` (or, in theory, compressing fails).
 fn packed_raw(item: &Item, level: Compression) -> Option<String> {
-    let AttributeValue::S(raw) = item.get("raw")? else {
+    let AttributeValue::S(raw) = item.get(attr::RAW)? else {
         return None;
     };
     // A quarantined body that was not UTF-8 is already base64: compress
@@ -241,8 +228,8 @@ fn packed_raw(item: &Item, level: Compression) -> Option<String> {
 }
 
 fn raw_encoding(item: &Item) -> Option<&AttributeValue> {
-    match item.get("attributes") {
-        Some(AttributeValue::M(map)) => map.get("raw_encoding"),
+    match item.get(attr::ATTRIBUTES) {
+        Some(AttributeValue::M(map)) => map.get(inner::RAW_ENCODING),
         _ => None,
     }
 }
@@ -251,15 +238,15 @@ fn raw_encoding(item: &Item) -> Option<&AttributeValue> {
 /// [`use_packed_raw`]`(packed)`: `raw` replaced, and `attributes` holding
 /// `raw_encoding` (a new map when it held none).
 fn compressed_size(item: &Item, size: usize, packed: &str) -> usize {
-    const NAME: usize = "attributes".len();
-    const ENCODING: usize = 1 + "raw_encoding".len() + GZIP_BASE64.len();
-    let raw = item.get("raw").map_or(0, value_size);
-    let (old_attributes, new_attributes) = match item.get("attributes") {
+    const NAME: usize = attr::ATTRIBUTES.len();
+    const ENCODING: usize = 1 + inner::RAW_ENCODING.len() + GZIP_BASE64.len();
+    let raw = item.get(attr::RAW).map_or(0, value_size);
+    let (old_attributes, new_attributes) = match item.get(attr::ATTRIBUTES) {
         Some(attributes @ AttributeValue::M(map)) => {
             let kept = value_size(attributes)
                 - map
-                    .get("raw_encoding")
-                    .map_or(0, |e| 1 + "raw_encoding".len() + value_size(e));
+                    .get(inner::RAW_ENCODING)
+                    .map_or(0, |e| 1 + inner::RAW_ENCODING.len() + value_size(e));
             (NAME + value_size(attributes), NAME + kept + ENCODING)
         }
         Some(other) => (NAME + value_size(other), NAME + 3 + ENCODING),
@@ -272,16 +259,16 @@ fn compressed_size(item: &Item, size: usize, packed: &str) -> usize {
 /// `attributes.raw_encoding`; every other attribute stays as it was.
 fn use_packed_raw(item: &mut Item, packed: String) {
     let encoding = AttributeValue::S(GZIP_BASE64.to_owned());
-    match item.get_mut("attributes") {
+    match item.get_mut(attr::ATTRIBUTES) {
         Some(AttributeValue::M(map)) => {
-            map.insert("raw_encoding".to_owned(), encoding);
+            map.insert(inner::RAW_ENCODING.to_owned(), encoding);
         }
         _ => {
-            let map = HashMap::from([("raw_encoding".to_owned(), encoding)]);
-            item.insert("attributes".to_owned(), AttributeValue::M(map));
+            let map = HashMap::from([(inner::RAW_ENCODING.to_owned(), encoding)]);
+            item.insert(attr::ATTRIBUTES.to_owned(), AttributeValue::M(map));
         }
     }
-    item.insert("raw".to_owned(), AttributeValue::S(packed));
+    item.insert(attr::RAW.to_owned(), AttributeValue::S(packed));
 }
 
 /// gzip (RFC 1952) of `bytes`, base64-encoded. At the fast level the
