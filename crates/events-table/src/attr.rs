@@ -43,4 +43,8 @@ pub mod inner {
     pub const ORIGINAL_BYTES: &str = "original_bytes";
     /// SHA-256 (hex) of the whole, on a truncated item.
     pub const SHA256: &str = "sha256";
+    /// What a quarantine item holds: `body` or `member`.
+    pub const HOLDS: &str = "holds";
+    /// Where the envelope held a quarantined member (`events[3]`).
+    pub const MEMBER: &str = "member";
 }

@@ -6,7 +6,7 @@ use crate::stored::StoredEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
-use normalize::{Event, Provider, Timestamp};
+use normalize::Event;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -28,7 +28,7 @@ pub const MAX_ITEM_BYTES: usize = 400_000;
 pub const GZIP_BASE64: &str = "gzip+base64";
 /// `attributes.raw_encoding` of a quarantined body that was not UTF-8.
 pub const BASE64: &str = "base64";
-const SECONDS_PER_DAY: i64 = 86_400;
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
     into_item(event.clone(), retention_days)
@@ -101,49 +101,6 @@ pub fn decode_raw(raw: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> 
         }
         Some(other) => Err(format!("unknown raw_encoding {other:?}")),
     }
-}
-
-/// How much of a member too large to keep whole is kept: its first 256 KiB,
-/// which fit in an item even base64-encoded.
-pub const KEPT_PREFIX_BYTES: usize = 256 * 1024;
-
-/// The `invalid` item that keeps `bytes` (a body, or a member of one) with
-/// the reason it was not stored as an event: whole, `raw` compressed if it
-/// must be, or else its first [`KEPT_PREFIX_BYTES`] with `truncated`, the
-/// full size and a SHA-256 of all of it. The flag says which.
-pub fn kept_item(
-    provider: Provider,
-    bytes: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-    retention_days: Option<u32>,
-) -> (Item, bool) {
-    let whole = normalize::quarantine(provider, bytes, reason, received_at);
-    if let Ok(item) = fit(into_item(whole, retention_days)) {
-        return (item, false);
-    }
-    let part = normalize::quarantine_part(provider, bytes, reason, received_at, KEPT_PREFIX_BYTES);
-    // The prefix fits unless the reason itself is huge.
-    let item = fit(into_item(part, retention_days))
-        .unwrap_or_else(|_| kept_summary(provider, bytes, reason, received_at, retention_days));
-    (item, true)
-}
-
-/// The smallest `invalid` item for `bytes`: no text of theirs, only their
-/// size and SHA-256, and the reason's first kilobyte. It always fits.
-pub fn kept_summary(
-    provider: Provider,
-    bytes: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-    retention_days: Option<u32>,
-) -> Item {
-    let mut cut = reason.len().min(1024);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let summary = normalize::quarantine_part(provider, bytes, &reason[..cut], received_at, 0);
-    into_item(summary, retention_days)
 }
 
 /// DynamoDB bills a write by the item's size: one write request unit per
@@ -493,10 +450,16 @@ mod tests {
         }
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
         let binary: Vec<u8> = (0..3_000u32).map(|i| (i % 5) as u8 | 0x80).collect();
-        let (kept, in_part) = kept_item(Provider::Egoi, &binary, "not UTF-8", at, None);
-        assert!(!in_part);
+        let intake = crate::intake::Intake {
+            provider: Provider::Egoi,
+            received_at: at,
+            expiry: crate::intake::Expiry::Never,
+        };
+        let body = crate::intake::Holds::Body;
+        let (entry, kept) = intake.quarantine(&binary, "not UTF-8", body.clone());
+        assert_eq!(entry.kind, crate::intake::Kind::Quarantined);
         assert_eq!(decode(&kept), binary);
-        let (small_kept, _) = kept_item(Provider::Egoi, &binary[..10], "not UTF-8", at, None);
+        let (_, small_kept) = intake.quarantine(&binary[..10], "not UTF-8", body);
         assert_eq!(decode(&small_kept), &binary[..10]);
         assert!(decode_raw("x", Some("rot13")).is_err());
         assert!(decode_raw("!!", Some(BASE64)).is_err());

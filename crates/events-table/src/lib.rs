@@ -8,6 +8,7 @@
 
 pub mod attr;
 pub mod dynamo;
+pub mod intake;
 pub mod item;
 pub mod read;
 pub mod store;
