@@ -17,9 +17,28 @@ pub(crate) struct EventObject<'a> {
     pub fields: Object<'a>,
 }
 
-/// One member of a body's envelope, as read: an event object, or what stands in its
-/// place with the reason it is not one.
-pub(crate) type Candidate<'a> = Result<EventObject<'a>, (&'a str, NormalizeError)>;
+/// One member of a body's envelope, as read: where the envelope holds it
+/// (`None`: the body is the one event object), and an event object, or
+/// what stands in its place with the reason it is not one.
+pub(crate) type Candidate<'a> = (
+    Option<Place>,
+    Result<EventObject<'a>, (&'a str, NormalizeError)>,
+);
+
+/// Where an envelope holds a member: the `index`th element of the array at
+/// `path` (`body` for a body that is the array itself, or the field that
+/// holds it, e.g. `events`). Shown as the reasons name it: `events[3]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub path: &'static str,
+    pub index: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.path, self.index)
+    }
+}
 
 /// The top level of a body.
 pub(crate) enum Body<'a> {
@@ -98,7 +117,7 @@ impl<'de> Visitor<'de> for Bounded {
 /// one that is not is a bad member with its reason.
 pub(crate) fn objects<'a>(
     elements: Elements<'a>,
-    path: &str,
+    path: &'static str,
     limit: usize,
 ) -> Result<Vec<Candidate<'a>>, NormalizeError> {
     if elements.count > limit {
@@ -112,11 +131,20 @@ pub(crate) fn objects<'a>(
         .held
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| member(raw, path, i, depth))
+        .map(|(index, raw)| {
+            let place = Place { path, index };
+            (Some(place), member(raw, place, depth))
+        })
         .collect())
 }
 
-fn member<'a>(raw: &'a RawValue, path: &str, i: usize, depth: usize) -> Candidate<'a> {
+/// One element of an envelope's array, read as an event object; `depth`
+/// arrays and objects of the body hold it.
+pub(crate) fn member<'a>(
+    raw: &'a RawValue,
+    place: impl fmt::Display,
+    depth: usize,
+) -> Result<EventObject<'a>, (&'a str, NormalizeError)> {
     let text = raw.get();
     match json::object(text, depth) {
         Ok(fields) => Ok(EventObject { raw: text, fields }),
@@ -124,12 +152,12 @@ fn member<'a>(raw: &'a RawValue, path: &str, i: usize, depth: usize) -> Candidat
         // twice, or holds a number beyond f64.
         Err(e) if kind_of_raw(raw) == "an object" => Err((
             text,
-            NormalizeError::NotAnEvent(format!("{path}[{i}] cannot be read: {e}")),
+            NormalizeError::NotAnEvent(format!("{place} cannot be read: {e}")),
         )),
         Err(_) => Err((
             text,
             NormalizeError::NotAnEvent(format!(
-                "{path}[{i}] is {}, expected an event object",
+                "{place} is {}, expected an event object",
                 kind_of_raw(raw)
             )),
         )),
@@ -138,7 +166,7 @@ fn member<'a>(raw: &'a RawValue, path: &str, i: usize, depth: usize) -> Candidat
 
 /// The whole body as one event.
 pub(crate) fn whole<'a>(text: &'a str, fields: Object<'a>) -> Vec<Candidate<'a>> {
-    vec![Ok(EventObject { raw: text, fields })]
+    vec![(None, Ok(EventObject { raw: text, fields }))]
 }
 
 /// An error for a body that is a JSON scalar (or not JSON at all).
@@ -183,7 +211,7 @@ fn kind_of_raw(raw: &RawValue) -> &'static str {
 pub(crate) fn raw_array<'a>(
     provider: &'static str,
     raw: &'a RawValue,
-    path: &str,
+    path: &'static str,
     limit: usize,
 ) -> Result<Vec<Candidate<'a>>, NormalizeError> {
     if first_byte(raw.get()) != Some(b'[') {

@@ -77,7 +77,7 @@ pub(crate) fn looks_like(receiver: Provider, object: &Object) -> Option<Provider
 pub(crate) fn check(receiver: Provider, candidates: &[Candidate]) -> Result<(), NormalizeError> {
     let sender = candidates
         .iter()
-        .filter_map(|c| c.as_ref().ok())
+        .filter_map(|(_, c)| c.as_ref().ok())
         .find_map(|object| looks_like(receiver, &object.fields));
     match sender {
         Some(sender) => Err(NormalizeError::Misrouted { sender }),
