@@ -63,13 +63,7 @@ pub fn members(
     })?;
     // A byte-order mark is not JSON, but some senders put one first.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let candidates = match provider {
-        Provider::Flashy => flashy::split(text, limit)?,
-        Provider::Egoi => egoi::split(text, limit)?,
-        Provider::Enkod => enkod::split(text, limit)?,
-        Provider::Supersend => supersend::split(text, limit)?,
-        Provider::Sendpulse => sendpulse::split(text, limit)?,
-    };
+    let candidates = provider.split(text, limit)?;
     let mut members = Vec::with_capacity(candidates.len());
     for candidate in candidates {
         let object = match candidate {
@@ -79,13 +73,7 @@ pub fn members(
                 continue;
             }
         };
-        let draft = match provider {
-            Provider::Flashy => flashy::event(&object.fields),
-            Provider::Egoi => egoi::event(&object.fields),
-            Provider::Enkod => enkod::event(&object.fields),
-            Provider::Supersend => supersend::event(&object.fields),
-            Provider::Sendpulse => sendpulse::event(&object.fields),
-        };
+        let draft = provider.event(&object.fields);
         let event = draft.finish(provider, &object, received_at);
         members.push(Member::Event {
             event,

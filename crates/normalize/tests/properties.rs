@@ -176,12 +176,7 @@ fn event_object() -> impl Strategy<Value = Map<String, Value>> {
 
 /// The body a provider would send around one event object.
 fn wrap(provider: Provider, event: Value) -> Vec<u8> {
-    let body = match provider {
-        Provider::Egoi => json!({ "events": [event] }),
-        Provider::Flashy | Provider::Sendpulse => json!([event]),
-        Provider::Enkod | Provider::Supersend => event,
-    };
-    serde_json::to_vec(&body).unwrap_or_default()
+    provider.example_body(&[event.to_string()]).into_bytes()
 }
 
 /// Canonical-event rules every successful result keeps.
