@@ -6,7 +6,9 @@
 SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
-BINARIES := flashy egoi enkod supersend sendpulse
+# One binary per provider, named after it: the rows of the template's
+# Providers mapping (infra/local/providers.sh).
+BINARIES := $(shell infra/local/providers.sh)
 LOCAL := infra/local
 # SAM CLI, pinned: `make deploy` and the packaging checks of `make lint-infra`.
 SAM := $(VENV)/bin/sam
@@ -32,7 +34,7 @@ dynoxide:
 			--no-default-features --features native-sqlite,http-server,cli --root .local; \
 	fi
 
-## Run everything locally: DynamoDB on :8000, the five functions on :9000.
+## Run everything locally: DynamoDB on :8000, every provider's function on :9000.
 ## Data is kept in target/local/dev.db; `make dev FRESH=1` starts empty.
 dev: tools
 	$(LOCAL)/dev.sh
@@ -85,6 +87,6 @@ stress: tools
 	source $(LOCAL)/env.sh && cargo test -p ingest --test stress --locked -- --ignored --nocapture
 	$(MAKE) fuzz
 
-## Every fuzz target (five normalizers, the request path) for FUZZ_SECONDS (default 60) each.
+## Every fuzz target (each provider's normalizer, the request path) for FUZZ_SECONDS (default 60) each.
 fuzz: $(TOOLS)
 	crates/ingest/fuzz/run.sh
