@@ -12,6 +12,9 @@ use crate::{EventType, NormalizeError};
 use serde::Serialize;
 use std::{fmt, str::FromStr};
 
+/// The variable holding a provider's own answer body (see `answer_body`).
+pub const ANSWER_BODY_VAR: &str = "RESPONSE_BODY";
+
 /// One row per provider:
 /// `Variant = module { body: .., member: .. [, answer_body: ..] }`.
 /// - `module` is the normalizer (`src/<module>.rs`, declared in lib.rs) and
@@ -21,13 +24,15 @@ use std::{fmt, str::FromStr};
 ///   them (comma-separated when the envelope is a list; a body that is one
 ///   object is `%`), and `member` a minimal member whose event name is
 ///   `"%"`. Tests, the bench and the stress run build bodies from these.
-/// - `answer_body`, when the provider wants something other than the
-///   default JSON back, names the variable holding that answer.
+/// - `answer_body: true` for a provider that wants an answer of its own
+///   (SendPulse Automation 360 wants its key back): its function answers
+///   with [`ANSWER_BODY_VAR`] when that is set. Its template row says
+///   `AnswerBody: 1`.
 macro_rules! providers {
     ($($variant:ident = $module:ident {
         body: $body:literal,
         member: $member:literal
-        $(, answer_body: $answer:literal)? $(,)?
+        $(, answer_body: $answer:ident)? $(,)?
     }),+ $(,)?) => {
         /// The providers this project receives webhooks from.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -50,10 +55,10 @@ macro_rules! providers {
 
             /// The environment variable holding what this provider's function
             /// answers a stored webhook with, for a provider that wants an
-            /// answer of its own (SendPulse Automation 360 wants its key back).
+            /// answer of its own; `None` for the others (the default answer).
             pub const fn answer_body_var(self) -> Option<&'static str> {
                 match self {
-                    $(Provider::$variant => providers!(@option $($answer)?),)+
+                    $(Provider::$variant => providers!(@answer $($answer)?),)+
                 }
             }
 
@@ -87,8 +92,9 @@ macro_rules! providers {
             }
         }
     };
-    (@option $answer:literal) => { Some($answer) };
-    (@option) => { None };
+    (@answer true) => { Some(ANSWER_BODY_VAR) };
+    (@answer false) => { None };
+    (@answer) => { None };
 }
 
 providers! {
@@ -111,7 +117,7 @@ providers! {
     Sendpulse = sendpulse {
         body: "[%]",
         member: r#"{"event":"%","timestamp":"1717000000"}"#,
-        answer_body: "SENDPULSE_RESPONSE_BODY",
+        answer_body: true,
     },
 }
 
