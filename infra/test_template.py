@@ -451,7 +451,7 @@ class Secrets(unittest.TestCase):
 
     def test_response_body_is_the_optional_secret_where_the_row_says_so(self):
         """GIVEN a provider whose row says AnswerBody: 1 (SendPulse) THEN its RESPONSE_BODY is the
-        SendPulseResponseSecretId secret when that is set; every other function's is empty."""
+        SendPulseResponseSecretId secret when that is set; every other function's is empty or unset."""
         rows = {row["Name"]: row for row in RAW["Mappings"]["Providers"].values()}
         secret = {"Fn::Sub": "{{resolve:secretsmanager:${SendPulseResponseSecretId}:SecretString}}"}
         for p in PROVIDERS:
@@ -459,7 +459,7 @@ class Secrets(unittest.TestCase):
             self.assertIn(rows[p]["AnswerBody"], (0, 1), p)
             self.assertEqual(
                 env["RESPONSE_BODY"],
-                {"Fn::If": ["HasSendPulseResponse", {"Fn::Select": [rows[p]["AnswerBody"], ["", secret]]}, ""]},
+                {"Fn::If": ["HasSendPulseResponse", {"Fn::Select": [rows[p]["AnswerBody"], ["", secret]]}, NO_VALUE]},
                 p,
             )
         self.assertEqual(SOURCE["Parameters"]["SendPulseResponseSecretId"]["Default"], "")
