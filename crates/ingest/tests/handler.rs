@@ -253,10 +253,7 @@ async fn base64_and_form_content_types_are_read_as_json() {
 #[tokio::test]
 async fn sendpulse_answers_with_the_configured_key() {
     let key_body = r#"{"key":"a360-key-123"}"#;
-    let app = app_with(
-        Provider::Sendpulse,
-        &[("RESPONSE_BODY", key_body)],
-    );
+    let app = app_with(Provider::Sendpulse, &[("RESPONSE_BODY", key_body)]);
     let response = app.handle(Req::post(sendpulse_batch(2)).build()).await;
     assert_eq!(response.headers()["content-type"], "application/json");
     let (status, json) = answer(response);
