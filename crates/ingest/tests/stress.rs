@@ -86,7 +86,10 @@ fn material(provider: Provider) -> Vec<Value> {
             }
         }
     }
-    assert!(!members.is_empty(), "{provider}: no fixture member is an event on its own");
+    assert!(
+        !members.is_empty(),
+        "{provider}: no fixture member is an event on its own"
+    );
     members
 }
 
@@ -134,8 +137,10 @@ fn plan(total: usize, run: &str) -> (Vec<Delivery>, HashSet<String>) {
     let mut n = 0;
     let mut plan: Vec<Delivery> = Vec::with_capacity(total);
     let mut values: Vec<Vec<Value>> = Vec::with_capacity(originals);
-    let materials: HashMap<Provider, Vec<Value>> =
-        Provider::ALL.into_iter().map(|p| (p, material(p))).collect();
+    let materials: HashMap<Provider, Vec<Value>> = Provider::ALL
+        .into_iter()
+        .map(|p| (p, material(p)))
+        .collect();
     for k in 0..originals {
         let provider = Provider::ALL[k % Provider::ALL.len()];
         let events: Vec<Value> = (0..batch_size(provider))
