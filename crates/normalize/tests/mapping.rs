@@ -6,7 +6,6 @@ mod common;
 
 use common::received_at;
 use normalize::{normalize, Event, Provider, CANONICAL_TYPES, UNKNOWN};
-use serde_json::json;
 
 /// providers.md §1, the 13 events of F1.
 const FLASHY: &[(&str, &str)] = &[
