@@ -665,7 +665,7 @@ class Metrics(unittest.TestCase):
         for p in PROVIDERS:
             param, cond, name = f"{logical(p)}SilentHours", f"{logical(p)}SilentAlarmOn", f"{logical(p)}SilentAlarm"
             for section, key in (("Parameters", param), ("Conditions", cond), ("Resources", name)):
-                self.assertIn(key, RAW[section], f"infra/template.yaml: {section} lacks {key} (copy another provider's)")
+                self.assertTrue(key in RAW[section], f"infra/template.yaml: {section} lacks {key} (copy another provider's)")
             param_props = SOURCE["Parameters"][param]
             self.assertEqual(param_props["Default"], 0, p)
             self.assertLessEqual(param_props["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
