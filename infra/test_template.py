@@ -490,7 +490,7 @@ class Secrets(unittest.TestCase):
     def test_samconfig_holds_no_secret(self):
         config = tomllib.loads(SAMCONFIG.read_text())
         text = json.dumps(config)
-        for needle in ("WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY", "SecretString", "token="):
+        for needle in ("WEBHOOK_TOKENS", "RESPONSE_BODY", "SecretString", "token="):
             self.assertNotIn(needle, text)
         deploy = config["default"]["deploy"]["parameters"]
         overrides = deploy.get("parameter_overrides", "")
