@@ -38,21 +38,19 @@ REPO = INFRA.parent
 TEMPLATE = INFRA / "template.yaml"
 SAMCONFIG = INFRA / "samconfig.toml"
 
-PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
-# The template's Fn::ForEach loops: loop name -> the providers it covers.
-LOOPS = {
-    ("Resources", "Fn::ForEach::Providers"): PROVIDERS,
-    # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY.
-    ("Resources", "Fn::ForEach::Functions"): [p for p in PROVIDERS if p != "sendpulse"],
-    ("Outputs", "Fn::ForEach::WebhookUrls"): PROVIDERS,
-}
+# The template's Fn::ForEach loops, each over every provider.
+LOOPS = [
+    ("Resources", "Fn::ForEach::Providers"),
+    ("Resources", "Fn::ForEach::Functions"),
+    ("Outputs", "Fn::ForEach::WebhookUrls"),
+]
 TABLE_ACTIONS = {
     "dynamodb:BatchWriteItem",
     "dynamodb:BatchGetItem",
     "dynamodb:GetItem",
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
-SECRET_ENV_VARS = {"WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY"}
+SECRET_ENV_VARS = {"WEBHOOK_TOKENS", "RESPONSE_BODY"}
 # {{resolve:secretsmanager:<id>:SecretString...}}, where <id> may be a ${...} substitution.
 DYNAMIC_SECRET = re.compile(r"^\{\{resolve:secretsmanager:(?:[^{}$]|\$\{[A-Za-z0-9:._-]+\})+\}\}$")
 NO_VALUE = {"Ref": "AWS::NoValue"}
@@ -188,18 +186,25 @@ def as_list(v):
 
 def is_dynamic_secret(value) -> bool:
     """A secret env var may only be a Secrets Manager dynamic reference
-    (possibly under a condition that leaves it unset)."""
+    (possibly under a condition, or chosen by an index, that leaves it unset
+    or empty)."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         sub = value["Fn::Sub"]
         text = sub if isinstance(sub, str) else sub[0]
         return bool(DYNAMIC_SECRET.match(text))
     if isinstance(value, dict) and set(value) == {"Fn::If"}:
         _cond, a, b = value["Fn::If"]
-        return all(v == NO_VALUE or is_dynamic_secret(v) for v in (a, b))
+        return all(v in (NO_VALUE, "") or is_dynamic_secret(v) for v in (a, b))
+    if isinstance(value, dict) and set(value) == {"Fn::Select"}:
+        _index, choices = value["Fn::Select"]
+        return all(v == "" or is_dynamic_secret(v) for v in choices)
     return False
 
 
 RAW = load_source()  # as written, with the loops
+# The providers: the Providers mapping's rows, in order (the registry's order:
+# crates/normalize/tests/registry.rs checks that they agree).
+PROVIDERS = [row["Name"] for row in RAW["Mappings"]["Providers"].values()]
 SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
 RES = SOURCE["Resources"]
@@ -219,7 +224,7 @@ def lambda_function(provider: str) -> dict:
 
 class Functions(unittest.TestCase):
     def test_exactly_one_function_per_provider(self):
-        """GIVEN the template WHEN listing functions THEN there are the five, named after the binaries."""
+        """GIVEN the template WHEN listing functions THEN there is one per provider, named after its binary."""
         functions = resources_of_type(RES, "AWS::Serverless::Function")
         self.assertEqual(set(functions), {f"{logical(p)}Function" for p in PROVIDERS})
         for p in PROVIDERS:
@@ -275,7 +280,7 @@ class Functions(unittest.TestCase):
             self.assertEqual(env["SECRETS_REVISION"], {"Ref": "SecretsRevision"}, p)
             self.assertIn("WEBHOOK_TOKENS", env, p)
             self.assertNotIn("ALLOW_UNAUTHENTICATED", env, p)
-            self.assertEqual("SENDPULSE_RESPONSE_BODY" in env, p == "sendpulse", p)
+            self.assertIn("RESPONSE_BODY", env, p)
 
 
 class Routes(unittest.TestCase):
@@ -444,18 +449,19 @@ class Secrets(unittest.TestCase):
             self.assertIs(gen["ExcludePunctuation"], True, p)
             self.assertGreaterEqual(gen["PasswordLength"], 32, p)
 
-    def test_sendpulse_response_body_is_an_optional_dynamic_reference(self):
-        env = RES["SendpulseFunction"]["Properties"]["Environment"]["Variables"]
-        self.assertEqual(
-            env["SENDPULSE_RESPONSE_BODY"],
-            {
-                "Fn::If": [
-                    "HasSendPulseResponse",
-                    {"Fn::Sub": "{{resolve:secretsmanager:${SendPulseResponseSecretId}:SecretString}}"},
-                    NO_VALUE,
-                ]
-            },
-        )
+    def test_response_body_is_the_optional_secret_where_the_row_says_so(self):
+        """GIVEN a provider whose row says AnswerBody: 1 (SendPulse) THEN its RESPONSE_BODY is the
+        SendPulseResponseSecretId secret when that is set; every other function's is empty or unset."""
+        rows = {row["Name"]: row for row in RAW["Mappings"]["Providers"].values()}
+        secret = {"Fn::Sub": "{{resolve:secretsmanager:${SendPulseResponseSecretId}:SecretString}}"}
+        for p in PROVIDERS:
+            env = RES[f"{logical(p)}Function"]["Properties"]["Environment"]["Variables"]
+            self.assertIn(rows[p]["AnswerBody"], (0, 1), p)
+            self.assertEqual(
+                env["RESPONSE_BODY"],
+                {"Fn::If": ["HasSendPulseResponse", {"Fn::Select": [rows[p]["AnswerBody"], ["", secret]]}, NO_VALUE]},
+                p,
+            )
         self.assertEqual(SOURCE["Parameters"]["SendPulseResponseSecretId"]["Default"], "")
 
     def test_no_plaintext_secret_anywhere(self):
@@ -484,7 +490,7 @@ class Secrets(unittest.TestCase):
     def test_samconfig_holds_no_secret(self):
         config = tomllib.loads(SAMCONFIG.read_text())
         text = json.dumps(config)
-        for needle in ("WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY", "SecretString", "token="):
+        for needle in ("WEBHOOK_TOKENS", "RESPONSE_BODY", "SecretString", "token="):
             self.assertNotIn(needle, text)
         deploy = config["default"]["deploy"]["parameters"]
         overrides = deploy.get("parameter_overrides", "")
@@ -555,11 +561,11 @@ class Observability(unittest.TestCase):
         self.assertEqual(indexes, {"by_contact", "by_day"})
 
     def test_every_alarm_notifies_the_optional_topic(self):
-        """Per provider: errors, throttles, silent, unmapped; shared: API 5xx, table throttles,
-        duration, truncated, fan-out dead letters. Only a silent provider treats no data as
+        """Per provider: errors, throttles, silent, unmapped, duration; shared: API 5xx, table
+        throttles, truncated, fan-out dead letters. Only a silent provider treats no data as
         breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5)
+        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 4)
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -583,32 +589,53 @@ def provider_dim(p: str) -> list:
     return [{"Name": "provider", "Value": p}]
 
 
+# A search over every provider's metric of one name: a dashboard SEARCH expression
+# ({namespace,provider} MetricName="..." with its statistic and period) or a Metrics
+# Insights query (SELECT SUM(name) FROM SCHEMA(namespace, provider)). Neither lists
+# the providers, so a new one shows up without an edit.
+SEARCH = re.compile(r"""^SEARCH\('\{(\w+),provider\} MetricName="(\w+)"', '(\w+)', 300\)$""")
+INSIGHTS = re.compile(r"^SELECT SUM\((\w+)\) FROM SCHEMA\((\w+), provider\)$")
+EVERY_PROVIDER = {"provider": "*"}
+
+
 def alarm_metrics(alarm: dict) -> list:
     props = alarm["Properties"]
     if "MetricName" in props:
         return [{"Namespace": props["Namespace"], "MetricName": props["MetricName"], "Dimensions": props["Dimensions"]}]
-    return [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+    out = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+    for m in props.get("Metrics", []):
+        query = INSIGHTS.match(m.get("Expression", ""))
+        if query:
+            out.append({"Namespace": query[2], "MetricName": query[1], "Dimensions": EVERY_PROVIDER})
+    return out
 
 
 def dashboard() -> dict:
-    """The dashboard body with its ${...} substitutions filled in."""
+    """The dashboard body with its ${...} substitutions filled in (${!x} is a literal ${x})."""
     body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    refs = set(re.findall(r"\$\{([^}]+)\}", body))
+    refs = set(re.findall(r"\$\{([^!}][^}]*)\}", body))
     resolved = body
     for ref in refs:
         resolved = resolved.replace("${" + ref + "}", f"<{ref}>")
-    return json.loads(resolved)
+    return json.loads(resolved.replace("${!", "${"))
 
 
 def dashboard_metrics() -> list:
-    """Every metric line of the dashboard as (namespace, name, dimensions, stat)."""
+    """Every metric line of the dashboard as (namespace, name, dimensions, stat, title);
+    a SEARCH over every provider has the dimensions {"provider": "*"}."""
     out = []
     for w in dashboard()["widgets"]:
+        title = w.get("properties", {}).get("title")
         for m in w.get("properties", {}).get("metrics", []):
+            if len(m) == 1 and "expression" in m[0]:
+                search = SEARCH.match(m[0]["expression"])
+                assert search, m[0]["expression"]
+                out.append((search[1], search[2], EVERY_PROVIDER, search[3], title))
+                continue
             opts = m[-1] if isinstance(m[-1], dict) else {}
             parts = m[:-1] if opts else m
             dims = dict(zip(parts[2::2], parts[3::2]))
-            out.append((parts[0], parts[1], dims, opts.get("stat", w["properties"].get("stat")), w["properties"]["title"]))
+            out.append((parts[0], parts[1], dims, opts.get("stat", w["properties"].get("stat")), title))
     return out
 
 
@@ -632,21 +659,30 @@ class Metrics(unittest.TestCase):
             self.assertEqual(names, ["provider"], name)
 
     def test_silent_provider_alarm_is_per_provider_off_by_default_and_breaches_on_no_data(self):
+        """GIVEN a row of the Providers mapping THEN the template has its written-out
+        <Provider>SilentHours parameter, <Provider>SilentAlarmOn condition and
+        <Provider>SilentAlarm (they cannot loop: docs/deploy.md, "Packaging")."""
         for p in PROVIDERS:
-            param = SOURCE["Parameters"][f"{logical(p)}SilentHours"]
-            self.assertEqual(param["Default"], 0, p)
-            self.assertLessEqual(param["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
-            cond = RAW["Conditions"][f"{logical(p)}SilentAlarmOn"]
-            self.assertEqual(cond, {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{logical(p)}SilentHours"}, 0]}]})
-            alarm = RES[f"{logical(p)}SilentAlarm"]
-            self.assertEqual(alarm["Condition"], f"{logical(p)}SilentAlarmOn")
+            param, cond, name = f"{logical(p)}SilentHours", f"{logical(p)}SilentAlarmOn", f"{logical(p)}SilentAlarm"
+            for section, key in (("Parameters", param), ("Conditions", cond), ("Resources", name)):
+                self.assertTrue(key in RAW[section], f"infra/template.yaml: {section} lacks {key} (copy another provider's)")
+            param_props = SOURCE["Parameters"][param]
+            self.assertEqual(param_props["Default"], 0, p)
+            self.assertLessEqual(param_props["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
+            self.assertEqual(RAW["Conditions"][cond], {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, 0]}]})
+            alarm = RES[name]
+            self.assertEqual(alarm["Condition"], cond)
             props = alarm["Properties"]
+            self.assertEqual(props["AlarmName"], {"Fn::Sub": f"${{AWS::StackName}}-{p}-silent"})
+            self.assertIn("${" + param + "}", props["AlarmDescription"]["Fn::Sub"], p)
             self.assertEqual(alarm_metrics(alarm), [{"Namespace": NAMESPACE, "MetricName": "Received", "Dimensions": provider_dim(p)}])
             self.assertEqual((props["Statistic"], props["Period"]), ("Sum", 3600))
-            self.assertEqual(props["EvaluationPeriods"], {"Ref": f"{logical(p)}SilentHours"})
-            self.assertEqual(props["DatapointsToAlarm"], {"Ref": f"{logical(p)}SilentHours"})
+            self.assertEqual(props["EvaluationPeriods"], {"Ref": param})
+            self.assertEqual(props["DatapointsToAlarm"], {"Ref": param})
             self.assertEqual((props["ComparisonOperator"], props["Threshold"]), ("LessThanThreshold", 1))
             self.assertEqual(props["TreatMissingData"], "breaching")
+        silent = {k for k in RAW["Resources"] if k.endswith("SilentAlarm")}
+        self.assertEqual(silent, {f"{logical(p)}SilentAlarm" for p in PROVIDERS}, "a silent alarm without a Providers row")
 
     def test_unmapped_alarm_per_provider_adds_quarantined_and_unknown_per_hour(self):
         for p in PROVIDERS:
@@ -665,33 +701,35 @@ class Metrics(unittest.TestCase):
             self.assertEqual(props["Threshold"], {"Ref": "UnmappedEventsThreshold"})
             self.assertEqual(props["ComparisonOperator"], "GreaterThanThreshold")
 
-    def test_duration_alarm_watches_every_function_p99_below_flashys_limit(self):
-        alarm = RES["DurationNearLimitAlarm"]
-        props = alarm["Properties"]
-        fns = {m["Dimensions"][0]["Value"]["Ref"] for m in alarm_metrics(alarm)}
-        self.assertEqual(fns, {f"{logical(p)}Function" for p in PROVIDERS})
-        for q in props["Metrics"]:
-            if "MetricStat" in q:
-                self.assertEqual((q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"]), ("Duration", "p99"))
-        self.assertEqual(props["Threshold"], {"Ref": "DurationAlarmMs"})
+    def test_duration_alarm_watches_each_function_p99_below_flashys_limit(self):
         param = SOURCE["Parameters"]["DurationAlarmMs"]
         self.assertLess(param["Default"], 5000)
-        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
-        self.assertTrue(expr.startswith("MAX(["), expr)
         for p in PROVIDERS:
-            self.assertIn(p, expr)
+            alarm = RES[f"{logical(p)}DurationAlarm"]
+            self.assertNotIn("Condition", alarm)
+            props = alarm["Properties"]
+            self.assertEqual(props["AlarmName"], {"Fn::Sub": f"${{AWS::StackName}}-{p}-duration-near-limit"})
+            self.assertEqual(
+                alarm_metrics(alarm),
+                [{"Namespace": "AWS/Lambda", "MetricName": "Duration",
+                  "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": f"{logical(p)}Function"}}]}],
+            )
+            self.assertEqual((props["ExtendedStatistic"], props["Period"]), ("p99", 300))
+            self.assertEqual((props["EvaluationPeriods"], props["DatapointsToAlarm"]), (3, 2))
+            self.assertEqual(props["Threshold"], {"Ref": "DurationAlarmMs"})
+            self.assertEqual(props["ComparisonOperator"], "GreaterThanThreshold")
 
     def test_truncated_alarm_fires_on_any_truncated_member(self):
+        """GIVEN the Truncated metric of every provider, summed by one query (no provider list)
+        THEN one truncated member anywhere fires it."""
         alarm = RES["TruncatedAlarm"]
         props = alarm["Properties"]
         self.assertEqual(
-            sorted(m["Dimensions"][0]["Value"] for m in alarm_metrics(alarm)), sorted(PROVIDERS)
+            alarm_metrics(alarm), [{"Namespace": NAMESPACE, "MetricName": "Truncated", "Dimensions": EVERY_PROVIDER}]
         )
-        self.assertEqual({m["MetricName"] for m in alarm_metrics(alarm)}, {"Truncated"})
+        (query,) = props["Metrics"]
+        self.assertEqual((query["ReturnData"], query["Period"]), (True, 300))
         self.assertEqual((props["Threshold"], props["ComparisonOperator"]), (1, "GreaterThanOrEqualToThreshold"))
-        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
-        for p in PROVIDERS:
-            self.assertIn(f"FILL({p}, 0)", expr)
 
 
 class Dashboard(unittest.TestCase):
@@ -703,18 +741,19 @@ class Dashboard(unittest.TestCase):
 
     def test_body_is_json_with_only_known_substitutions(self):
         body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-        self.assertEqual(set(re.findall(r"\$\{([^}]+)\}", body)), {"AWS::Region", "WebhookApi", "EventsTable"})
+        self.assertEqual(set(re.findall(r"\$\{([^!}][^}]*)\}", body)), {"AWS::Region", "WebhookApi", "EventsTable"})
         self.assertTrue(dashboard()["widgets"])
 
     def test_events_duplicates_quarantined_unknown_and_answers_per_provider(self):
+        """Each a search over every provider: a new provider shows up without an edit."""
         for name in ("Received", "Duplicates", "Quarantined", "Unknown", "Truncated", "Requests4xx", "Requests5xx"):
-            providers = sorted(d["provider"] for d, _ in self.lines(NAMESPACE, name))
-            self.assertEqual(providers, sorted(PROVIDERS), name)
+            self.assertEqual(self.lines(NAMESPACE, name), [(EVERY_PROVIDER, "Sum")], name)
 
     def test_latency_p50_and_p99_against_flashys_5_seconds(self):
         for stat in ("p50", "p99"):
-            self.assertEqual(len(self.lines(NAMESPACE, "Latency", stat)), len(PROVIDERS), stat)
-        widget = next(w for w in dashboard()["widgets"] if any(m[1] == "Latency" for m in w.get("properties", {}).get("metrics", [])))
+            self.assertEqual(self.lines(NAMESPACE, "Latency", stat), [(EVERY_PROVIDER, stat)], stat)
+        title = next(t for _, name, _, _, t in self.metrics if name == "Latency")
+        widget = next(w for w in dashboard()["widgets"] if w.get("properties", {}).get("title") == title)
         marks = widget["properties"]["annotations"]["horizontal"]
         self.assertIn(5000, [m["value"] for m in marks])
 
@@ -953,23 +992,29 @@ def walk_strings(node):
 class Loops(unittest.TestCase):
     def test_each_loop_covers_its_providers_and_the_mapping_has_one_row_each(self):
         """GIVEN the template as written THEN the providers are the Providers mapping's rows, in
-        order, and every Fn::ForEach runs over them (Functions over all but SendPulse)."""
+        order, and every Fn::ForEach runs over them."""
         self.assertEqual(RAW["Transform"], ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"])
         rows = RAW["Mappings"]["Providers"]
         self.assertEqual(list(rows), [logical(p) for p in PROVIDERS])
         for p in PROVIDERS:
+            row = rows[logical(p)]
             self.assertEqual(
-                rows[logical(p)],
-                {"Name": p, "Label": rows[logical(p)]["Label"], "Path": f"/webhooks/{p}", "CodeUri": f"../target/lambda/{p}/"},
+                row,
+                {"Name": p, "Label": row["Label"], "Path": f"/webhooks/{p}", "CodeUri": f"../target/lambda/{p}/",
+                 "AnswerBody": row["AnswerBody"]},
+                f"infra/template.yaml, Providers row {logical(p)}",
             )
-            self.assertEqual(rows[logical(p)]["Label"].lower().replace("-", ""), p)
-        loops = {(section, k) for section in ("Conditions", "Resources", "Outputs") for k in RAW.get(section, {})
-                 if k.startswith("Fn::ForEach::")}
-        self.assertEqual(loops, set(LOOPS))
-        for (section, key), providers in LOOPS.items():
+            self.assertEqual(row["Label"].lower().replace("-", ""), p)
+        loops = [(section, k) for section in ("Conditions", "Resources", "Outputs") for k in RAW.get(section, {})
+                 if k.startswith("Fn::ForEach::")]
+        self.assertEqual(loops, LOOPS)
+        for section, key in LOOPS:
             identifier, collection, _body = RAW[section][key]
             self.assertEqual(identifier, "Provider", key)
-            self.assertEqual(collection, [logical(p) for p in providers], key)
+            self.assertEqual(
+                collection, list(rows),
+                f"infra/template.yaml: the list of {key} (`&providers`) must name every Providers row, in order",
+            )
 
     def test_nothing_is_left_to_expand(self):
         """GIVEN the expanded template THEN no loop, loop variable or lookup in the Providers mapping is left."""
@@ -984,9 +1029,9 @@ class Loops(unittest.TestCase):
         """GIVEN a stack deployed from the template before the loops THEN the expanded template has
         the same logical ids (a renamed id is a new resource: the old one is deleted)."""
         per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
-                        "SilentAlarm", "UnmappedAlarm"]
+                        "SilentAlarm", "UnmappedAlarm", "DurationAlarm"]
         shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
-                  "DurationNearLimitAlarm", "TruncatedAlarm", "Dashboard"} | FAN_OUT
+                  "TruncatedAlarm", "Dashboard"} | FAN_OUT
         self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
         self.assertEqual(
             set(SOURCE["Outputs"]),
@@ -1014,22 +1059,6 @@ class Loops(unittest.TestCase):
             self.assertEqual(theirs["CodeUri"], mine["CodeUri"], p)
             self.assertEqual(theirs["Events"], mine["Events"], p)
 
-    def test_sendpulse_function_is_the_loop_body_plus_its_response_body(self):
-        """GIVEN SendpulseFunction is written out (an Fn::If inside Fn::ForEach can only name a fixed
-        condition) THEN it is exactly what the Functions loop would make for SendPulse, plus
-        SENDPULSE_RESPONSE_BODY."""
-        import tempfile
-
-        variant = copy.deepcopy(RAW)
-        del variant["Resources"]["SendpulseFunction"]
-        variant["Resources"]["Fn::ForEach::Functions"][1].append("Sendpulse")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "template.json"
-            path.write_text(json.dumps(variant))
-            from_loop = expand(path)["Resources"]["SendpulseFunction"]["Properties"]
-        written = copy.deepcopy(RES["SendpulseFunction"]["Properties"])
-        del written["Environment"]["Variables"]["SENDPULSE_RESPONSE_BODY"]
-        self.assertEqual(written, from_loop)
 
 
 def run_sam(args: list, cwd: Path, env: dict | None = None):
@@ -1089,8 +1118,8 @@ def sam_cli_installed() -> bool:
 class Packaging(unittest.TestCase):
     """`make deploy` runs `sam deploy`, which zips each function's local CodeUri and
     uploads it. Inside Fn::ForEach the path comes from the loop variable; SAM CLI
-    must expand the loop itself to find the five directories (aws-sam-cli issues
-    #5249, #5647). These run SAM CLI in a copy of infra/ with five dummy binaries."""
+    must expand the loop itself to find each provider's directory (aws-sam-cli issues
+    #5249, #5647). These run SAM CLI in a copy of infra/ with a dummy binary per provider."""
 
     def setUp(self):
         if not sam_cli_installed():
@@ -1125,8 +1154,8 @@ class Packaging(unittest.TestCase):
             self.assertEqual(uploads[url], {"bootstrap": f"the {p} binary\n"}, p)
 
     def test_sam_deploy_as_make_deploy_runs_it_uploads_each_functions_own_directory(self):
-        """GIVEN `make deploy`'s command and infra/samconfig.toml THEN SAM CLI uploads five
-        zips, one per binary, and the template it sends points each function at its own."""
+        """GIVEN `make deploy`'s command and infra/samconfig.toml THEN SAM CLI uploads one
+        zip per binary, and the template it sends points each function at its own."""
         deploy = re.search(r"^deploy:.*\n\t(.*)$", MAKEFILE.read_text(), re.M).group(1)
         self.assertIn("--language-extensions", deploy)
         code, uploads, err = run_sam(
@@ -1166,7 +1195,7 @@ class Packaging(unittest.TestCase):
 
 
 class Outputs(unittest.TestCase):
-    def test_five_webhook_urls_without_token_and_the_table_name(self):
+    def test_a_webhook_url_per_provider_without_token_and_the_table_name(self):
         outputs = SOURCE["Outputs"]
         for p in PROVIDERS:
             value = outputs[f"{logical(p)}WebhookUrl"]["Value"]

@@ -253,10 +253,7 @@ async fn base64_and_form_content_types_are_read_as_json() {
 #[tokio::test]
 async fn sendpulse_answers_with_the_configured_key() {
     let key_body = r#"{"key":"a360-key-123"}"#;
-    let app = app_with(
-        Provider::Sendpulse,
-        &[("SENDPULSE_RESPONSE_BODY", key_body)],
-    );
+    let app = app_with(Provider::Sendpulse, &[("RESPONSE_BODY", key_body)]);
     let response = app.handle(Req::post(sendpulse_batch(2)).build()).await;
     assert_eq!(response.headers()["content-type"], "application/json");
     let (status, json) = answer(response);
@@ -264,7 +261,7 @@ async fn sendpulse_answers_with_the_configured_key() {
     assert_eq!(json, serde_json::json!({"key": "a360-key-123"}));
     assert_eq!(app.table.len(), 2);
     // Other providers ignore the variable.
-    let flashy = app_with(Provider::Flashy, &[("SENDPULSE_RESPONSE_BODY", key_body)]);
+    let flashy = app_with(Provider::Flashy, &[("RESPONSE_BODY", key_body)]);
     let (_, json) = answer(
         flashy
             .handle(Req::post(read("events/bodies/flashy.json")).build())

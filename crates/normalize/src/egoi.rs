@@ -39,6 +39,13 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
     ))
 }
 
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("an", "E-goi");
+
+/// Keys that mark an E-goi body (see `misrouted`): the `{"events": [...]}`
+/// envelope, and each event's `action`.
+pub(crate) const MARKS: &[&[&str]] = &[&["events"], &["action"]];
+
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
     ("forget_subscription", EventType::ContactForgotten),

@@ -42,6 +42,20 @@ fn fold_homoglyphs(key: &str) -> String {
         .collect()
 }
 
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("an", "enKod");
+
+/// Keys that mark an enKod event (see `misrouted`): message events
+/// `message_uid` / `sending_type`, WhatsApp `from_number`, mailing groups
+/// `group_id` / `groups_ids`.
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["message_uid"],
+    &["sending_type"],
+    &["from_number"],
+    &["group_id"],
+    &["groups_ids"],
+];
+
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
     ("message_sent", EventType::EmailSent),

@@ -32,7 +32,7 @@ pub enum NormalizeError {
 }
 
 fn misrouted(sender: &Provider) -> String {
-    let (article, name) = crate::misrouted::brand(*sender);
+    let (article, name) = sender.brand();
     format!("looks like {article} {name} webhook; check the URL configured in {name}")
 }
 

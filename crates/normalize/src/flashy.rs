@@ -24,6 +24,13 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
     }
 }
 
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "Flashy");
+
+/// Keys that mark a Flashy event (see `misrouted`): every current event has
+/// `account_id`; the legacy body is `{"event", "body"}`.
+pub(crate) const MARKS: &[&[&str]] = &[&["account_id"], &["event", "body"]];
+
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
     ("page_view", EventType::CommercePageViewed),

@@ -79,14 +79,9 @@ pub fn placed_members(
     })?;
     // A byte-order mark is not JSON, but some senders put one first.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let candidates = match provider {
-        Provider::Flashy => flashy::split(text, limit),
-        Provider::Egoi => egoi::split(text, limit),
-        Provider::Enkod => enkod::split(text, limit),
-        Provider::Supersend => supersend::split(text, limit),
-        Provider::Sendpulse => sendpulse::split(text, limit),
-    }
-    .map_err(|e| misrouted::explain(provider, text, limit, e))?;
+    let candidates = provider
+        .split(text, limit)
+        .map_err(|e| misrouted::explain(provider, text, limit, e))?;
     misrouted::check(provider, &candidates)?;
     Ok(candidates
         .into_iter()
@@ -127,13 +122,7 @@ fn read_member<'a>(
         Ok(object) => object,
         Err((raw, reason)) => return Member::Invalid { raw, reason },
     };
-    let draft = match provider {
-        Provider::Flashy => flashy::event(&object.fields, received_at),
-        Provider::Egoi => egoi::event(&object.fields, received_at),
-        Provider::Enkod => enkod::event(&object.fields, received_at),
-        Provider::Supersend => supersend::event(&object.fields, received_at),
-        Provider::Sendpulse => sendpulse::event(&object.fields, received_at),
-    };
+    let draft = provider.event(&object.fields, received_at);
     let event = draft.finish(provider, &object, received_at);
     Member::Event {
         event,

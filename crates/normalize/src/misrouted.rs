@@ -7,56 +7,12 @@ use crate::envelope::{self, Body, Candidate};
 use crate::json::Object;
 use crate::{NormalizeError, Provider};
 
-/// The keys that mark one provider's event objects, from its documented
-/// bodies: an object is marked by a provider when it holds every key of one
-/// of the provider's sets.
-const MARKS: [(Provider, &[&[&str]]); 5] = [
-    // The `{"events": [...]}` envelope, and each event's `action`.
-    (Provider::Egoi, &[&["events"], &["action"]]),
-    // Every current event has `account_id`; the legacy body is
-    // `{"event", "body"}`.
-    (Provider::Flashy, &[&["account_id"], &["event", "body"]]),
-    // E-mail service `task_id` / `book_id`, SMTP `recipient`, Automation 360
-    // `execution_date`.
-    (
-        Provider::Sendpulse,
-        &[
-            &["task_id"],
-            &["book_id"],
-            &["recipient"],
-            &["execution_date"],
-        ],
-    ),
-    // Message events `message_uid` / `sending_type`, WhatsApp
-    // `from_number`, mailing groups `group_id` / `groups_ids`.
-    (
-        Provider::Enkod,
-        &[
-            &["message_uid"],
-            &["sending_type"],
-            &["from_number"],
-            &["group_id"],
-            &["groups_ids"],
-        ],
-    ),
-    // `CampaignId` (both kinds of webhook), `ContactId` (API-created),
-    // `conversationId` and the `contact` record with `type` (integration).
-    (
-        Provider::Supersend,
-        &[
-            &["CampaignId"],
-            &["ContactId"],
-            &["conversationId"],
-            &["type", "contact"],
-        ],
-    ),
-];
-
+/// Whether `object` holds every key of one of `provider`'s key sets (its
+/// module's `MARKS`, from its documented bodies).
 fn marked_by(provider: Provider, object: &Object) -> bool {
-    MARKS
+    provider
+        .marks()
         .iter()
-        .filter(|(p, _)| *p == provider)
-        .flat_map(|(_, sets)| sets.iter())
         .any(|set| set.iter().all(|key| object.contains_key(key)))
 }
 
@@ -66,9 +22,8 @@ pub(crate) fn looks_like(receiver: Provider, object: &Object) -> Option<Provider
     if marked_by(receiver, object) {
         return None;
     }
-    MARKS
-        .iter()
-        .map(|(p, _)| *p)
+    Provider::ALL
+        .into_iter()
         .find(|&p| p != receiver && marked_by(p, object))
 }
 
@@ -105,16 +60,5 @@ pub(crate) fn explain(
     match candidates.map(|c| check(receiver, &c)) {
         Ok(Err(misrouted)) => misrouted,
         _ => error,
-    }
-}
-
-/// How a provider is named to the user, with its article.
-pub(crate) fn brand(provider: Provider) -> (&'static str, &'static str) {
-    match provider {
-        Provider::Flashy => ("a", "Flashy"),
-        Provider::Egoi => ("an", "E-goi"),
-        Provider::Enkod => ("an", "enKod"),
-        Provider::Supersend => ("a", "SuperSend"),
-        Provider::Sendpulse => ("a", "SendPulse"),
     }
 }

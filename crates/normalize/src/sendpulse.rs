@@ -26,6 +26,18 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
     }
 }
 
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "SendPulse");
+
+/// Keys that mark a SendPulse event (see `misrouted`): e-mail service
+/// `task_id` / `book_id`, SMTP `recipient`, Automation 360 `execution_date`.
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["task_id"],
+    &["book_id"],
+    &["recipient"],
+    &["execution_date"],
+];
+
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
     // E-mail service (bulk campaigns).

@@ -23,6 +23,19 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
     }
 }
 
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "SuperSend");
+
+/// Keys that mark a SuperSend event (see `misrouted`): `CampaignId` (both
+/// kinds of webhook), `ContactId` (API-created), `conversationId` and the
+/// `contact` record with `type` (integration).
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["CampaignId"],
+    &["ContactId"],
+    &["conversationId"],
+    &["type", "contact"],
+];
+
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
     ("open", EventType::EmailOpened),
