@@ -488,7 +488,7 @@ async fn quarantine_groups_invalid_bodies_and_unknown_events() {
         .any(|i| i["event_id"] == json!(unknown[0].event_id)));
     let text = ok_text(&["quarantine", "--day", &d, "--items"]);
     assert!(text.starts_with(&format!(
-        "Quarantine on {d} (UTC): 2 invalid (kept with the reason), 2 unknown"
+        "Quarantine on {d} (UTC): 2 invalid (quarantined with the reason), 2 unknown"
     )));
     assert!(text.contains(&format!("brand_new_{n}")), "{text}");
 }
@@ -810,7 +810,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
 
     // GIVEN a typed event this normalizer reads as unknown (a mapping since
     // removed), an unknown event written by a newer normalizer, and a
-    // quarantine item kept only in part
+    // quarantine item quarantined only in part
     let mapped_away =
         format!(r#"[{{"event":"gone_{n}","contact_id":"t{n}","timestamp":1714557600}}]"#);
     let mapped_away = events(Provider::Flashy, &mapped_away, received).remove(0);
@@ -886,7 +886,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
     let (action, detail) = reason(&partial_id);
     assert_eq!(action, "skip");
     assert!(
-        detail.starts_with("kept only in part (truncated: "),
+        detail.starts_with("quarantined only in part (truncated: "),
         "{detail}"
     );
     assert!(
