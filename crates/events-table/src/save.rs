@@ -2,7 +2,9 @@
 //! DynamoDB refuses is replaced by a smaller one that quarantines its
 //! member, and stored in a further round (event → the member whole or in
 //! part → a summary of it), within the quarantine deadline. What became of
-//! each member is counted from the kind of item that holds it.
+//! each member is counted from the kind of item that holds it, and only
+//! what is stored is counted: a member DynamoDB will not take even as a
+//! summary fails the request, so the provider retries.
 
 use crate::intake::{Entry, Intake, Kind};
 use crate::item::Item;
@@ -58,24 +60,24 @@ pub async fn save<T: Table>(
         }
         let stored = store_all(table, pending, deadline).await?;
         written.extend(stored.written);
-        pending = replace_refused(intake, &mut entries, stored.refused);
+        pending = replace_refused(intake, &mut entries, stored.refused)?;
         deadline = deadline.max(deadlines.quarantine);
     }
-    for item in &pending {
-        not_quarantined(intake.provider, item);
+    if let Some(item) = pending.first() {
+        return Err(not_quarantined(intake.provider, item, pending.len()));
     }
     Ok(count(&entries, &written))
 }
 
 /// The items that quarantine the members of refused items, the entries
-/// updated to point at them.
+/// updated to point at them; an error when nothing smaller is left to try.
 fn replace_refused(
     intake: &Intake,
     entries: &mut [Entry<'_>],
     refused: Vec<(Item, String)>,
-) -> Vec<Item> {
+) -> Result<Vec<Item>, StoreError> {
     if refused.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
     for (index, entry) in entries.iter().enumerate() {
@@ -110,11 +112,8 @@ fn replace_refused(
                 (entry, summary)
             }
             // Nothing smaller keeps it; sending it again would be refused
-            // again.
-            Kind::QuarantinedInPart => {
-                not_quarantined(intake.provider, &item);
-                continue;
-            }
+            // again. The member is stored nowhere: the provider must retry.
+            Kind::QuarantinedInPart => return Err(not_quarantined(intake.provider, &item, 1)),
         };
         warn_in_part(intake.provider, &entry);
         for &index in indexes {
@@ -122,7 +121,7 @@ fn replace_refused(
         }
         replacements.push(replacement);
     }
-    replacements
+    Ok(replacements)
 }
 
 /// Logs a member quarantined only in part (too large for one item even
@@ -138,14 +137,20 @@ pub fn warn_in_part(provider: Provider, entry: &Entry<'_>) {
     }
 }
 
-/// The one loss the table cannot show: DynamoDB refused even the smallest
-/// item that would quarantine a member.
-fn not_quarantined(provider: Provider, item: &Item) {
+/// DynamoDB refused even the smallest item that would quarantine a member:
+/// the request fails (503), so that the provider retries rather than
+/// hearing that a member it sent is kept when it is stored nowhere.
+fn not_quarantined(provider: Provider, item: &Item, members: usize) -> StoreError {
     tracing::error!(
         provider = provider.as_str(),
         event_id = event_id(item),
+        members,
         "member not quarantined: DynamoDB refused even its summary"
     );
+    StoreError::Refused(format!(
+        "DynamoDB refused even the summary that would quarantine {members} member(s), e.g. {}",
+        event_id(item)
+    ))
 }
 
 /// What became of each member, from the kind of item that holds it and
