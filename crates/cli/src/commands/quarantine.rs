@@ -68,7 +68,7 @@ struct Entry {
     provider_event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    /// Kept only in part: `raw` is the first part of the body.
+    /// Quarantined only in part: `raw` is the first part of the body.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
     /// The whole body's size and SHA-256 (hex), when truncated.
