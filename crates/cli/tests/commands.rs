@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use events_table::intake::{BodyItems, Expiry, Holds, Intake};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::store_all;
 use events_table::DynamoTable;
@@ -1132,4 +1133,70 @@ fn send_fails_on_a_refusal_and_says_why() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("webhooks: cannot read /no/such/file.json"));
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of make test"]
+async fn reprocess_reads_a_quarantined_member_as_a_member() {
+    // GIVEN a Flashy batch whose second member is `42`, stored as the
+    // functions store it (the event, and the member quarantined on its own),
+    // and a member an older normalizer quarantined though it reads now
+    let d = unique_day();
+    let window = received_on(d);
+    let intake = Intake {
+        provider: Provider::Flashy,
+        received_at: at(&format!("{}T08:00:00Z", day(d))),
+        expiry: Expiry::Never,
+    };
+    let n = nonce();
+    let good = format!(r#"{{"event":"purchase","order_id":"{n}","created_at":1674573849}}"#);
+    let later = format!(r#"{{"event":"purchase","order_id":"{n}-2","created_at":1674573849}}"#);
+    let body = format!("[{good},42]");
+    let BodyItems::Members(members) = intake.body(body.as_bytes(), 100) else {
+        panic!("an envelope");
+    };
+    let (_, number) = intake.quarantine(
+        b"42",
+        "body[1] is a number, expected an event object",
+        Holds::Member("body[1]".into()),
+    );
+    let reason = |item: &Item| {
+        item["attributes"].as_m().unwrap()["reason"]
+            .as_s()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(reason(&members[1].1), reason(&number));
+    let (_, old) = intake.quarantine(
+        later.as_bytes(),
+        "body[1] cannot be read: (older parser)",
+        Holds::Member("body[1]".into()),
+    );
+    let old_id = s(&old, "event_id").unwrap().to_owned();
+    let mut items: Vec<Item> = members.into_iter().map(|(_, item)| item).collect();
+    items.push(old);
+    store(items).await;
+
+    // WHEN reprocess runs over them
+    let applied = reprocess(&["--provider", "flashy"], &window);
+
+    // THEN the `42` keeps its reason (it is not read as a body of its own),
+    // and the member that reads now becomes its event
+    let summary = &applied["summary"];
+    assert_eq!(summary["unchanged"], json!(1), "{applied}");
+    assert_eq!(summary["split"], json!(1), "{applied}");
+    let kept = get(s(&number, "event_id").unwrap())
+        .await
+        .expect("still quarantined");
+    assert_eq!(
+        reason(&kept),
+        "body[1] is a number, expected an event object"
+    );
+    assert!(
+        get(&old_id).await.is_none(),
+        "the old quarantine item is gone"
+    );
+    let event = &events(Provider::Flashy, &format!("[{later}]"), intake.received_at)[0];
+    let stored = get(&event.event_id).await.expect("its event");
+    assert_eq!(s(&stored, "event_type"), Some("commerce.order_placed"));
 }
