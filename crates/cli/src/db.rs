@@ -141,7 +141,7 @@ pub fn typed(item: &Item) -> Result<StoredEvent, Fail> {
 }
 
 /// `1,234,567 bytes in full, sha256 9f86…`: what is known of the whole
-/// of an item kept only in part.
+/// of an item quarantined only in part.
 pub fn describe_truncated(part: &events_table::stored::Truncated) -> String {
     let size = match part.original_bytes {
         Some(n) => format!("{} bytes", crate::render::thousands(n)),

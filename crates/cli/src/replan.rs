@@ -12,7 +12,7 @@
 //!
 //! Left as they are, each with its reason: an item written by a newer
 //! normalizer than this one (its `normalizer` attribute; an item without
-//! one is older than the attribute); a quarantine item kept only in part
+//! one is older than the attribute); a quarantine item quarantined only in part
 //! (`attributes.truncated`), whose raw is not the whole body; a typed event
 //! this normalizer can only read as `unknown`, unless `allow_downgrade`.
 
@@ -73,7 +73,7 @@ fn try_plan(old: &Item) -> Result<Plan, String> {
     let id = view.event_id.as_str();
     if let Some(part) = view.truncated() {
         return Err(format!(
-            "kept only in part (truncated: {}); its raw is not the whole body, so it \
+            "quarantined only in part (truncated: {}); its raw is not the whole body, so it \
              cannot be re-normalized",
             describe_truncated(&part)
         ));
@@ -684,7 +684,7 @@ mod tests {
         };
         assert!(
             reason.starts_with(&format!(
-                "kept only in part (truncated: {} bytes in full, sha256 abab",
+                "quarantined only in part (truncated: {} bytes in full, sha256 abab",
                 body.len()
             )),
             "{reason}"

@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use events_table::intake::{BodyItems, Expiry, Holds, Intake};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::store_all;
 use events_table::DynamoTable;
@@ -497,7 +498,7 @@ async fn quarantine_groups_invalid_bodies_and_unknown_events() {
         .any(|i| i["event_id"] == json!(unknown[0].event_id)));
     let text = ok_text(&["quarantine", "--day", &d, "--items"]);
     assert!(text.starts_with(&format!(
-        "Quarantine on {d} (UTC): 2 invalid (kept with the reason), 2 unknown"
+        "Quarantine on {d} (UTC): 2 invalid (quarantined with the reason), 2 unknown"
     )));
     assert!(text.contains(&format!("brand_new_{n}")), "{text}");
 }
@@ -819,7 +820,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
 
     // GIVEN a typed event this normalizer reads as unknown (a mapping since
     // removed), an unknown event written by a newer normalizer, and a
-    // quarantine item kept only in part
+    // quarantine item quarantined only in part
     let mapped_away =
         format!(r#"[{{"event":"gone_{n}","contact_id":"t{n}","timestamp":1714557600}}]"#);
     let mapped_away = events(Provider::Flashy, &mapped_away, received).remove(0);
@@ -895,7 +896,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
     let (action, detail) = reason(&partial_id);
     assert_eq!(action, "skip");
     assert!(
-        detail.starts_with("kept only in part (truncated: "),
+        detail.starts_with("quarantined only in part (truncated: "),
         "{detail}"
     );
     assert!(
@@ -1141,4 +1142,70 @@ fn send_fails_on_a_refusal_and_says_why() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("webhooks: cannot read /no/such/file.json"));
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of make test"]
+async fn reprocess_reads_a_quarantined_member_as_a_member() {
+    // GIVEN a Flashy batch whose second member is `42`, stored as the
+    // functions store it (the event, and the member quarantined on its own),
+    // and a member an older normalizer quarantined though it reads now
+    let d = unique_day();
+    let window = received_on(d);
+    let intake = Intake {
+        provider: Provider::Flashy,
+        received_at: at(&format!("{}T08:00:00Z", day(d))),
+        expiry: Expiry::Never,
+    };
+    let n = nonce();
+    let good = format!(r#"{{"event":"purchase","order_id":"{n}","created_at":1674573849}}"#);
+    let later = format!(r#"{{"event":"purchase","order_id":"{n}-2","created_at":1674573849}}"#);
+    let body = format!("[{good},42]");
+    let BodyItems::Members(members) = intake.body(body.as_bytes(), 100) else {
+        panic!("an envelope");
+    };
+    let (_, number) = intake.quarantine(
+        b"42",
+        "body[1] is a number, expected an event object",
+        Holds::Member("body[1]".into()),
+    );
+    let reason = |item: &Item| {
+        item["attributes"].as_m().unwrap()["reason"]
+            .as_s()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(reason(&members[1].1), reason(&number));
+    let (_, old) = intake.quarantine(
+        later.as_bytes(),
+        "body[1] cannot be read: (older parser)",
+        Holds::Member("body[1]".into()),
+    );
+    let old_id = s(&old, "event_id").unwrap().to_owned();
+    let mut items: Vec<Item> = members.into_iter().map(|(_, item)| item).collect();
+    items.push(old);
+    store(items).await;
+
+    // WHEN reprocess runs over them
+    let applied = reprocess(&["--provider", "flashy"], &window);
+
+    // THEN the `42` keeps its reason (it is not read as a body of its own),
+    // and the member that reads now becomes its event
+    let summary = &applied["summary"];
+    assert_eq!(summary["unchanged"], json!(1), "{applied}");
+    assert_eq!(summary["split"], json!(1), "{applied}");
+    let kept = get(s(&number, "event_id").unwrap())
+        .await
+        .expect("still quarantined");
+    assert_eq!(
+        reason(&kept),
+        "body[1] is a number, expected an event object"
+    );
+    assert!(
+        get(&old_id).await.is_none(),
+        "the old quarantine item is gone"
+    );
+    let event = &events(Provider::Flashy, &format!("[{later}]"), intake.received_at)[0];
+    let stored = get(&event.event_id).await.expect("its event");
+    assert_eq!(s(&stored, "event_type"), Some("commerce.order_placed"));
 }

@@ -17,9 +17,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use normalize::{EventType, Member, NormalizeError, Provider, Timestamp};
 use serde_json::Value;
 
-/// How much of a member too large to keep whole is kept: its first 256 KiB,
+/// How much of a member too large to quarantine whole is kept: its first 256 KiB,
 /// which fit in an item even base64-encoded.
-pub const KEPT_PREFIX_BYTES: usize = 256 * 1024;
+pub const QUARANTINE_PREFIX_BYTES: usize = 256 * 1024;
 
 /// `attributes.holds` of a quarantine item that keeps a whole body.
 pub const HOLDS_BODY: &str = "body";
@@ -170,7 +170,7 @@ impl Intake {
     }
 
     /// The quarantine item that keeps `bytes` with `reason`: whole, `raw`
-    /// compressed if it must be, or else their first [`KEPT_PREFIX_BYTES`]
+    /// compressed if it must be, or else their first [`QUARANTINE_PREFIX_BYTES`]
     /// with `truncated`, the full size and a SHA-256 of all of them.
     pub fn quarantine<'a>(&self, bytes: &'a [u8], reason: &str, holds: Holds) -> (Entry<'a>, Item) {
         let (provider, at) = (self.provider, self.received_at);
@@ -178,8 +178,13 @@ impl Intake {
         let (item, kind) = match fit(self.quarantine_item(whole, &holds)) {
             Ok(item) => (item, Kind::Quarantined),
             Err(_) => {
-                let part =
-                    normalize::quarantine_part(provider, bytes, reason, at, KEPT_PREFIX_BYTES);
+                let part = normalize::quarantine_part(
+                    provider,
+                    bytes,
+                    reason,
+                    at,
+                    QUARANTINE_PREFIX_BYTES,
+                );
                 // The prefix fits unless the reason itself is huge.
                 let item = fit(self.quarantine_item(part, &holds))
                     .unwrap_or_else(|_| self.summary(bytes, reason, &holds));

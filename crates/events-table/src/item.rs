@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(fit(item.clone()), Ok(item));
     }
 
-    /// What `fit` and `kept_item` write, `decode_raw` reads back: as text,
+    /// What `fit` and `Intake::quarantine` write, `decode_raw` reads back: as text,
     /// compressed, and a body that is not UTF-8, compressed or not.
     #[test]
     fn every_encoding_written_reads_back_as_the_bytes_sent() {

@@ -11,6 +11,7 @@ pub mod dynamo;
 pub mod intake;
 pub mod item;
 pub mod read;
+pub mod save;
 pub mod store;
 pub mod stored;
 

@@ -49,7 +49,7 @@ pub struct MalformedItem {
     pub problem: &'static str,
 }
 
-/// What an item kept only in part says of the whole it stands for.
+/// What an item quarantined only in part says of the whole it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Truncated {
     pub original_bytes: Option<u64>,

@@ -201,7 +201,7 @@ fn holds_an_address(text: &str) -> bool {
 }
 
 /// One line per request, carrying the request id, the provider and the
-/// status; plus the line saying a member was kept only in part.
+/// status; plus the line saying a member was quarantined only in part.
 fn assert_one_line_per_request(lines: &[String], requests: usize) {
     let parsed: Vec<serde_json::Value> = lines
         .iter()
@@ -213,11 +213,11 @@ fn assert_one_line_per_request(lines: &[String], requests: usize) {
         assert_eq!(line["fields"]["provider"], "sendpulse", "{line}");
         assert!(line["fields"]["request_id"].is_string(), "{line}");
     }
-    let not_kept = lines
+    let in_part = lines
         .iter()
-        .filter(|l| l.contains("member kept only in part"))
+        .filter(|l| l.contains("member quarantined only in part"))
         .count();
-    assert_eq!(not_kept, 1, "{lines:#?}");
+    assert_eq!(in_part, 1, "{lines:#?}");
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
 //! `webhooks quarantine`: what the normalizer could not understand
-//! (`invalid`: the body is kept with the reason) or could not map
+//! (`invalid`: the body is quarantined with the reason) or could not map
 //! (`unknown`: stored, waiting for a mapping), grouped so the common
 //! causes stand out.
 //!
-//! An invalid item kept only in part (a body too large even for a
+//! An invalid item quarantined only in part (a body too large even for a
 //! quarantine item: `attributes.truncated`, with the whole body's size and
 //! SHA-256, `raw` its first part) is marked truncated wherever it shows.
 //!
@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 struct Report {
     day: Option<String>,
     invalid: u64,
-    /// Of the invalid items, those kept only in part.
+    /// Of the invalid items, those quarantined only in part.
     truncated: u64,
     unknown: u64,
     groups: Vec<Group>,
@@ -47,7 +47,7 @@ struct Group {
     /// The reason (invalid) or the provider's event name (unknown).
     detail: String,
     count: u64,
-    /// Of them, kept only in part.
+    /// Of them, quarantined only in part.
     #[serde(skip_serializing_if = "is_zero")]
     truncated: u64,
     last_seen: String,
@@ -68,7 +68,7 @@ struct Entry {
     provider_event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    /// Kept only in part: `raw` is the first part of the body.
+    /// Quarantined only in part: `raw` is the first part of the body.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
     /// The whole body's size and SHA-256 (hex), when truncated.
@@ -270,14 +270,14 @@ fn human(report: &Report, list_items: bool) -> String {
     }
     let in_part = if report.truncated > 0 {
         format!(
-            "; {} kept only in part, truncated",
+            "; {} quarantined only in part, truncated",
             thousands(report.truncated)
         )
     } else {
         String::new()
     };
     let mut text = format!(
-        "Quarantine {scope}: {} invalid (kept with the reason{in_part}), {} unknown (no mapping yet)\n",
+        "Quarantine {scope}: {} invalid (quarantined with the reason{in_part}), {} unknown (no mapping yet)\n",
         thousands(report.invalid),
         thousands(report.unknown)
     );
@@ -429,7 +429,7 @@ mod tests {
         assert_eq!(marked[0]["sha256"], serde_json::json!("0f".repeat(32)));
 
         let text = human(&report, true);
-        assert!(text.starts_with("Quarantine in the table: 2 invalid (kept with the reason; 1 kept only in part, truncated)"), "{text}");
+        assert!(text.starts_with("Quarantine in the table: 2 invalid (quarantined with the reason; 1 quarantined only in part, truncated)"), "{text}");
         assert!(
             text.contains("member 3 too large to keep [1 truncated]"),
             "{text}"

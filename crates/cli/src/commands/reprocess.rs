@@ -460,12 +460,12 @@ async fn apply(
                     refused,
                 } = store_all(table, items, deadline).await.map_err(|e| {
                     Fail::new(format!(
-                        "storing the events of quarantined {id} failed (it is kept): {e}"
+                        "storing the events of quarantined {id} failed (the quarantine item stays): {e}"
                     ))
                 })?;
                 if let Some((_, reason)) = refused.first() {
                     return Err(Fail::new(format!(
-                        "DynamoDB refused {} event(s) of quarantined {id} (it is kept): {reason}",
+                        "DynamoDB refused {} event(s) of quarantined {id} (the quarantine item stays): {reason}",
                         refused.len()
                     )));
                 }
