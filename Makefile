@@ -50,6 +50,7 @@ lint:
 lint-infra: $(TOOLS) $(SAM)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(VENV)/bin/python infra/test_template.py
+	$(VENV)/bin/python analytics/test_report.py
 
 ## Release arm64 binaries for Lambda: target/lambda/<provider>/bootstrap.
 build: $(TOOLS)
@@ -72,6 +73,15 @@ deploy-guided: build $(SAM)
 P ?= flashy
 invoke: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
+
+## The named queries (analytics/*.sql) with DuckDB over an export of the
+## running `make dev` (target/analytics/export): the campaign funnel first.
+## SINCE=7d (or a date) exports only events from then on. docs/analytics.md.
+.PHONY: report
+report: $(TOOLS)
+	source $(LOCAL)/env.sh && export AWS_ENDPOINT_URL_DYNAMODB="$${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}" && \
+		cargo run -q --locked -p cli -- export --out target/analytics/export $(if $(SINCE),--since $(SINCE))
+	$(VENV)/bin/python analytics/report.py target/analytics/export
 
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: tools build
