@@ -11,9 +11,10 @@ WITH stages AS (
     sum(CASE WHEN split_part(event_type, '.', 2) = 'bounced' THEN 1 ELSE 0 END) AS bounced,
     sum(CASE WHEN split_part(event_type, '.', 2) = 'complained' THEN 1 ELSE 0 END) AS complained
   FROM events
-  -- message lifecycle events only: their type starts with their channel
+  -- the funnel's stages of message lifecycle events (their type starts with their channel)
   WHERE campaign_id IS NOT NULL
     AND split_part(event_type, '.', 1) = channel
+    AND split_part(event_type, '.', 2) IN ('sent', 'delivered', 'opened', 'clicked', 'bounced', 'complained')
   GROUP BY provider, campaign_id, channel
 )
 SELECT
