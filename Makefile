@@ -81,7 +81,7 @@ invoke: $(TOOLS)
 report: $(TOOLS)
 	source $(LOCAL)/env.sh && export AWS_ENDPOINT_URL_DYNAMODB="$${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}" && \
 		cargo run -q --locked -p cli -- export --out target/analytics/export $(if $(SINCE),--since $(SINCE))
-	$(VENV)/bin/python analytics/report.py target/analytics/export
+	$(VENV)/bin/python analytics/report.py target/analytics/export --html target/analytics/report.html
 
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: tools build

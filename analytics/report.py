@@ -134,6 +134,7 @@ def main(argv=None):
     parser.add_argument("export_dir", help="a directory written by `webhooks export --out DIR`")
     parser.add_argument("--json", action="store_true", help="every query's rows as JSON")
     parser.add_argument("--query", action="append", help="only this query (file name without .sql)")
+    parser.add_argument("--html", metavar="FILE", help="also write the report as a page with charts")
     args = parser.parse_args(argv)
     if not Path(args.export_dir).is_dir():
         parser.error(f"{args.export_dir} is not a directory: run `webhooks export --out {args.export_dir}` first")
@@ -153,14 +154,23 @@ def main(argv=None):
         print()
         return
     manifest = Path(args.export_dir) / "export.json"
+    subtitle = ""
     if manifest.is_file():
         m = json.loads(manifest.read_text())
-        print(f"{m.get('events', '?')} events exported from {m.get('table', '?')} at {m.get('exported_at', '?')}\n")
+        subtitle = f"{m.get('events', '?')} events exported from {m.get('table', '?')} at {m.get('exported_at', '?')}"
+        print(subtitle + "\n")
+    results = {}
     for name, sql in named.items():
-        names, rows = run(db, sql)
+        names, rows = results[name] = run(db, sql)
         print(f"== {name}: {title(sql, name)}")
         print(render(names, rows) if rows else "(no rows)")
         print()
+    if args.html:
+        import charts
+
+        titles = {name: title(sql, name) for name, sql in named.items()}
+        Path(args.html).write_text(charts.page(results, titles, subtitle))
+        print(f"wrote {args.html}")
 
 
 if __name__ == "__main__":

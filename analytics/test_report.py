@@ -8,6 +8,7 @@ Rust test crates/cli/tests/export.rs (`make test`).
 """
 
 import contextlib
+import html.parser
 import io
 import json
 import re
@@ -103,6 +104,74 @@ class Portable(unittest.TestCase):
             self.assertTrue(text.startswith("== campaign_funnel"), text)
             self.assertIn("egoi      7            email", text)
             self.assertIn("mystery", text)
+
+
+class Page(html.parser.HTMLParser):
+    """The bars of the page's charts, what it would fetch, and whether every tag closes."""
+
+    VOID = {"meta", "br", "img", "input", "link", "hr", "line"}
+
+    def __init__(self):
+        super().__init__()
+        self.bars, self.fetches, self.open, self.scripts = [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "rect" and "data-chart" in attrs:
+            self.bars.append(attrs)
+        self.scripts += tag == "script"
+        self.fetches += [v for k, v in attrs.items() if k in {"src", "href"} or "url(" in (v or "")]
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.open.pop()
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+
+class Html(unittest.TestCase):
+    def test_the_page_draws_the_funnel_and_the_daily_counts_and_stands_alone(self):
+        """GIVEN two providers' events on two days THEN the page has one funnel bar per provider
+        and stage with its count and one daily bar per day and provider, every tag closes,
+        and it has no script and fetches nothing."""
+        with tempfile.TemporaryDirectory() as tmp:
+            email = {"channel": "email", "campaign_id": "7"}
+            write_export(tmp, {
+                "provider=egoi/day=2024-06-03": [
+                    {"event_id": "1", "event_type": "email.sent", **email},
+                    {"event_id": "2", "event_type": "email.opened", **email},
+                    {"event_id": "3", "event_type": "email.opened", **email},
+                ],
+                "provider=sendpulse/day=2024-06-04": [
+                    {"event_id": "4", "event_type": "email.clicked", **email},
+                    {"event_id": "5", "event_type": "contact.unsubscribed"},
+                ],
+            })
+            out = Path(tmp) / "report.html"
+            with contextlib.redirect_stdout(io.StringIO()):
+                report.main([tmp, "--html", str(out)])
+            text = out.read_text()
+        page = Page()
+        page.feed(text)
+        page.close()
+        self.assertEqual(page.open, [])
+        self.assertEqual((page.scripts, page.fetches), (0, []))
+        funnel = {(b["data-provider"], b["data-stage"]): int(b["data-value"]) for b in page.bars
+                  if b["data-chart"] == "funnel"}
+        self.assertEqual(len(funnel), 2 * 6)
+        self.assertEqual((funnel[("egoi", "sent")], funnel[("egoi", "opened")], funnel[("egoi", "clicked")]), (1, 2, 0))
+        self.assertEqual(funnel[("sendpulse", "clicked")], 1)
+        daily = {(b["data-day"], b["data-provider"]): int(b["data-value"]) for b in page.bars
+                 if b["data-chart"] == "daily"}
+        self.assertEqual(daily, {("2024-06-03", "egoi"): 3, ("2024-06-04", "sendpulse"): 2})
+        heights = {b["data-provider"]: float(b["height"]) for b in page.bars if b["data-chart"] == "daily"}
+        self.assertAlmostEqual(heights["egoi"] / heights["sendpulse"], 3 / 2, places=2)
+        self.assertIn("<h2>unmapped_events</h2>", text)
 
 
 if __name__ == "__main__":
