@@ -85,8 +85,9 @@ report: $(TOOLS)
 
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: tools build
-	cargo build --release --locked -p bench -p sendpulse
+	cargo build --release --locked -p bench -p sendpulse -p cli
 	$(LOCAL)/with-dynamodb.sh target/release/bench
+	$(LOCAL)/with-dynamodb.sh $(VENV)/bin/python analytics/bench.py target/release/webhooks
 
 ## Load and faults through cargo lambda watch (2,100 deliveries at concurrency
 ## 16, DynamoDB paused and killed mid-load; also part of `make test`), then
