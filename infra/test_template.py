@@ -389,6 +389,8 @@ class LeastPrivilege(unittest.TestCase):
         expected = {f"{logical(p)}Role": "AWS::IAM::Role" for p in PROVIDERS}
         # Plus the two roles of the optional fan-out (FanOut tests below).
         expected |= {"FanOutPipeRole": "AWS::IAM::Role", "FanOutEnrichmentRole": "AWS::IAM::Role"}
+        # And the three of the optional analytics (Analytics tests below).
+        expected |= {f"Analytics{r}Role": "AWS::IAM::Role" for r in ("Delivery", "Rows", "Pipe")}
         self.assertEqual(iam, expected)
 
     def test_role_may_only_touch_items_of_the_table_and_its_own_logs(self):
@@ -556,10 +558,10 @@ class Observability(unittest.TestCase):
 
     def test_every_alarm_notifies_the_optional_topic(self):
         """Per provider: errors, throttles, silent, unmapped; shared: API 5xx, table throttles,
-        duration, truncated, fan-out dead letters. Only a silent provider treats no data as
-        breaching (no data is what silence looks like)."""
+        duration, truncated, fan-out and analytics dead letters. Only a silent provider treats no
+        data as breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5)
+        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 6)
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
