@@ -46,6 +46,18 @@ class Portable(unittest.TestCase):
             called = {f.lower() for f in re.findall(r"\b([A-Za-z_]+)\s*\(", without_comments(sql))}
             self.assertLessEqual(called - KEYWORDS, PORTABLE | ATHENA_ONLY, name)
 
+    def test_every_query_is_athenas_sql(self):
+        """Each file parses as Trino's SQL (sqlglot's Trino grammar), which refuses DuckDB's own
+        syntax (`//`, QUALIFY, ...); the functions it calls are checked above."""
+        import sqlglot
+        from sqlglot.errors import ErrorLevel
+
+        for name, sql in report.queries().items():
+            sqlglot.parse_one(sql, read="trino", error_level=ErrorLevel.RAISE)
+        for duckdb_only in ["SELECT 7 // 2 FROM events", "SELECT * FROM events QUALIFY count(*) OVER () > 1"]:
+            with self.assertRaises(sqlglot.errors.ParseError, msg=duckdb_only):
+                sqlglot.parse_one(duckdb_only, read="trino", error_level=ErrorLevel.RAISE)
+
     def test_the_one_difference_is_json_extract_scalar(self):
         """GIVEN DuckDB without the macro THEN exactly the queries that call
         json_extract_scalar fail, and on that name; with it, every query runs."""
