@@ -149,8 +149,11 @@ async fn stats_counts_one_day_per_provider_and_type() {
     let sendpulse = format!(
         r#"[{{"event":"open","email":"{n}@example.com","task_id":"1","timestamp":"{d} 12:00:00"}}]"#
     );
-    store_events(&events(Provider::Flashy, &flashy, Timestamp::now())).await;
-    store_events(&events(Provider::Sendpulse, &sendpulse, Timestamp::now())).await;
+    // Received that day: a provider time over a day after receipt is not
+    // the event's.
+    let received = at(&format!("{d}T23:59:59Z"));
+    store_events(&events(Provider::Flashy, &flashy, received)).await;
+    store_events(&events(Provider::Sendpulse, &sendpulse, received)).await;
 
     // WHEN the day's stats are asked for
     let report = ok_json(&["stats", "--day", &d, "--json"]);
@@ -198,9 +201,10 @@ async fn tail_lists_the_newest_first_across_providers() {
             {{"event":"contact_created","contact_id":"t{n}","timestamp":"{d0} 23:00:00"}}]"#
     );
     let sendpulse =
-        format!(r#"{{"event":"open","email":"t{n}@example.com","timestamp":"{d1} 10:00:00"}}"#);
-    let f = events(Provider::Flashy, &flashy, Timestamp::now());
-    let sp = events(Provider::Sendpulse, &sendpulse, Timestamp::now());
+        format!(r#"[{{"event":"open","email":"t{n}@example.com","timestamp":"{d1} 10:00:00"}}]"#);
+    let received = at(&format!("{d1}T23:59:59Z"));
+    let f = events(Provider::Flashy, &flashy, received);
+    let sp = events(Provider::Sendpulse, &sendpulse, received);
     store_events(&f).await;
     store_events(&sp).await;
 
@@ -377,10 +381,15 @@ async fn show_prints_one_item_with_its_raw_payload() {
     let body = format!(
         r#"{{"event":"hard_bounces","email":"s{n}@example.com","task_id":"9","smtp_server_response":"mailbox unavailable"}}"#
     );
-    let event = events(Provider::Sendpulse, &body, Timestamp::now()).remove(0);
+    let event = events(Provider::Sendpulse, &format!("[{body}]"), Timestamp::now()).remove(0);
     let big_note = "lorem ipsum ".repeat(40_000);
     let big_body = format!(r#"{{"event":"open","email":"s{n}@example.com","note":"{big_note}"}}"#);
-    let big = events(Provider::Sendpulse, &big_body, Timestamp::now()).remove(0);
+    let big = events(
+        Provider::Sendpulse,
+        &format!("[{big_body}]"),
+        Timestamp::now(),
+    )
+    .remove(0);
     let big_item = fit(to_item(&big, None)).expect("compressible");
     assert_eq!(
         big_item["attributes"].as_m().unwrap()["raw_encoding"]

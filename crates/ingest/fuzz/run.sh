@@ -33,6 +33,7 @@ seed() { # seed TARGET CORPUS_DIR
                 { printf "\\x$(printf %02x "$i")\\x01"; cat "$f"; } > "$corpus/seed-${PROVIDERS[$i]}-$(basename "$f")"
             done
         done
+        find "$ROOT/crates/ingest/fuzz/regressions/request" -type f ! -name '.*' -exec cp {} "$corpus/" \;
     else
         cp "$ROOT/crates/normalize/tests/fixtures/$target"/*.json "$corpus/"
         if [ -d "$ROOT/crates/normalize/fuzz/regressions/$target" ]; then

@@ -7,15 +7,16 @@
 //! Only a body that is not the provider's envelope at all (or carries too
 //! many members) is refused, and then it is kept whole as one `invalid` item.
 
-use crate::auth::{Authenticator, Presented, Verified};
+use crate::auth::{Authenticator, Presented};
 use crate::config::Config;
 use crate::error::Rejection;
 use crate::metrics::RequestMetrics;
-use events_table::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
+use events_table::intake::{BodyItems, Entry, Expiry, Intake, Kind};
+use events_table::item::Item;
 use events_table::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use normalize::{EventType, Member, Provider, Timestamp};
+use normalize::{Provider, Timestamp};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -66,24 +67,6 @@ enum Outcome {
         rejection: Rejection,
         counts: Counts,
     },
-}
-
-/// One member on its way to the table: the id of the item that holds it,
-/// its text in the body, and what kind of item that is.
-struct Entry<'a> {
-    id: String,
-    raw: &'a [u8],
-    kind: Kind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// An event; `unknown` when its type has no mapping yet.
-    Event {
-        unknown: bool,
-    },
-    Kept,
-    KeptInPart,
 }
 
 impl<T: Table> App<T> {
@@ -188,87 +171,43 @@ impl<T: Table> App<T> {
             .ok_or(Rejection::Unauthorized)?;
 
         let received_at = Timestamp::now();
-        // From here on, whatever is not stored as an event is kept.
-        let members =
-            match normalize::members(self.provider, verified.body(), received_at, MAX_EVENTS) {
-                Ok(members) => members,
-                Err(error) => {
-                    return self
-                        .keep_body(verified, error.into(), received_at, started)
-                        .await;
+        let intake = self.intake(received_at);
+        // From here on, whatever is not stored as an event is quarantined.
+        let (rejection, entries, items): (_, Vec<Entry>, Vec<Item>) =
+            match intake.body(verified.body(), MAX_EVENTS) {
+                BodyItems::Members(members) => {
+                    let (entries, items) = members.into_iter().unzip();
+                    (None, entries, items)
                 }
+                BodyItems::Refused {
+                    reason,
+                    entry,
+                    item,
+                } => (Some(Rejection::from(reason)), vec![entry], vec![item]),
             };
-        let (mut entries, items) = self.prepare(members, received_at);
-        let deadline = started + STORE_DEADLINE;
+        let mut entries = entries;
+        for entry in &entries {
+            self.warn_in_part(entry);
+        }
+        let deadline = match rejection {
+            None => started + STORE_DEADLINE,
+            Some(_) => (Instant::now() + KEEP_BUDGET).min(started + KEEP_DEADLINE),
+        };
         let written = self
-            .save(&mut entries, items, received_at, deadline, started)
+            .save(&intake, &mut entries, items, deadline, started)
             .await?;
-        Ok(Outcome::Stored(count(&entries, &written)))
+        let counts = count(&entries, &written);
+        Ok(match rejection {
+            None => Outcome::Stored(counts),
+            Some(rejection) => Outcome::Kept { rejection, counts },
+        })
     }
 
-    /// Each member's item: the event's, or an `invalid` item for a member
-    /// that is not an event or too large to store as one.
-    fn prepare<'a>(
-        &self,
-        members: Vec<Member<'a>>,
-        received_at: Timestamp,
-    ) -> (Vec<Entry<'a>>, Vec<Item>) {
-        let retention = self.config.retention_days;
-        let mut entries = Vec::with_capacity(members.len());
-        let mut items = Vec::with_capacity(members.len());
-        for member in members {
-            let (entry, item) = match member {
-                Member::Event { event, raw } => {
-                    let unknown = event.event_type == EventType::Unknown;
-                    match fit(into_item(event, retention)) {
-                        Ok(item) => {
-                            let id = event_id(&item).to_owned();
-                            let raw = raw.as_bytes();
-                            let kind = Kind::Event { unknown };
-                            (Entry { id, raw, kind }, item)
-                        }
-                        Err(size) => {
-                            let reason = format!(
-                                "event is {size} bytes even with raw compressed, over DynamoDB's item limit of {MAX_ITEM_BYTES} bytes"
-                            );
-                            self.keep(raw.as_bytes(), &reason, received_at)
-                        }
-                    }
-                }
-                Member::Invalid { raw, reason } => {
-                    self.keep(raw.as_bytes(), &reason.to_string(), received_at)
-                }
-            };
-            entries.push(entry);
-            items.push(item);
-        }
-        (entries, items)
-    }
-
-    /// The `invalid` item that keeps `raw` with `reason`, and its entry.
-    fn keep<'a>(&self, raw: &'a [u8], reason: &str, received_at: Timestamp) -> (Entry<'a>, Item) {
-        let retention = self.config.retention_days;
-        let kept = kept_item(self.provider, raw, reason, received_at, retention);
-        (self.kept_entry(raw, &kept), kept.0)
-    }
-
-    fn kept_entry<'a>(&self, raw: &'a [u8], (item, in_part): &(Item, bool)) -> Entry<'a> {
-        if *in_part {
-            tracing::warn!(
-                provider = self.provider.as_str(),
-                event_id = event_id(item),
-                bytes = raw.len(),
-                "member kept only in part: too large for one item even compressed"
-            );
-        }
-        Entry {
-            id: event_id(item).to_owned(),
-            raw,
-            kind: if *in_part {
-                Kind::KeptInPart
-            } else {
-                Kind::Kept
-            },
+    fn intake(&self, received_at: Timestamp) -> Intake {
+        Intake {
+            provider: self.provider,
+            received_at,
+            expiry: Expiry::days(self.config.retention_days),
         }
     }
 
@@ -278,9 +217,9 @@ impl<T: Table> App<T> {
     /// deadline. Returns the ids written.
     async fn save(
         &self,
+        intake: &Intake,
         entries: &mut [Entry<'_>],
         items: Vec<Item>,
-        received_at: Timestamp,
         deadline: Instant,
         started: Instant,
     ) -> Result<HashSet<String>, StoreError> {
@@ -293,7 +232,7 @@ impl<T: Table> App<T> {
             }
             let stored = store_all(&self.table, pending, deadline).await?;
             written.extend(stored.written);
-            pending = self.replace_refused(entries, stored.refused, received_at);
+            pending = self.replace_refused(intake, entries, stored.refused);
             deadline = deadline.max(started + KEEP_DEADLINE);
         }
         for item in &pending {
@@ -306,9 +245,9 @@ impl<T: Table> App<T> {
     /// updated to point at them.
     fn replace_refused(
         &self,
+        intake: &Intake,
         entries: &mut [Entry<'_>],
         refused: Vec<(Item, String)>,
-        received_at: Timestamp,
     ) -> Vec<Item> {
         if refused.is_empty() {
             return Vec::new();
@@ -317,7 +256,6 @@ impl<T: Table> App<T> {
         for (index, entry) in entries.iter().enumerate() {
             by_id.entry(entry.id.clone()).or_default().push(index);
         }
-        let retention = self.config.retention_days;
         let mut replacements = Vec::new();
         for (item, reason) in refused {
             let Some(indexes) = by_id.get(event_id(&item)) else {
@@ -326,7 +264,7 @@ impl<T: Table> App<T> {
             let Some(first) = indexes.first().map(|&i| &entries[i]) else {
                 continue;
             };
-            let (raw, kind) = (first.raw, first.kind);
+            let (raw, kind, holds) = (first.raw, first.kind, first.holds.clone());
             tracing::warn!(
                 provider = self.provider.as_str(),
                 event_id = event_id(&item),
@@ -334,47 +272,43 @@ impl<T: Table> App<T> {
                 "item refused by DynamoDB; its member is kept instead"
             );
             let reason = format!("DynamoDB refused the item: {reason}");
-            let kept = match kind {
-                Kind::Event { .. } => {
-                    kept_item(self.provider, raw, &reason, received_at, retention)
+            let (entry, kept) = match kind {
+                Kind::Event { .. } => intake.quarantine(raw, &reason, holds),
+                Kind::Quarantined => {
+                    let summary = intake.summary(raw, &reason, &holds);
+                    let entry = Entry {
+                        id: event_id(&summary).to_owned(),
+                        raw,
+                        kind: Kind::QuarantinedInPart,
+                        holds,
+                    };
+                    (entry, summary)
                 }
-                Kind::Kept => (
-                    kept_summary(self.provider, raw, &reason, received_at, retention),
-                    true,
-                ),
                 // Nothing smaller keeps it; sending it again would be refused
                 // again.
-                Kind::KeptInPart => {
+                Kind::QuarantinedInPart => {
                     not_kept(self.provider, &item);
                     continue;
                 }
             };
+            self.warn_in_part(&entry);
             for &index in indexes {
-                entries[index] = self.kept_entry(raw, &kept);
+                entries[index] = entry.clone();
             }
-            replacements.push(kept.0);
+            replacements.push(kept);
         }
         replacements
     }
 
-    /// Keeps a refused body as one `invalid` item with the reason (a
-    /// redelivery maps to the same item), to answer with the rejection; or
-    /// 503 when the body could not be kept, so the provider retries.
-    async fn keep_body(
-        &self,
-        verified: Verified<'_>,
-        rejection: Rejection,
-        received_at: Timestamp,
-        started: Instant,
-    ) -> Result<Outcome, Rejection> {
-        let (entry, item) = self.keep(verified.body(), &rejection.to_string(), received_at);
-        let mut entries = [entry];
-        let deadline = (Instant::now() + KEEP_BUDGET).min(started + KEEP_DEADLINE);
-        let written = self
-            .save(&mut entries, vec![item], received_at, deadline, started)
-            .await?;
-        let counts = count(&entries, &written);
-        Ok(Outcome::Kept { rejection, counts })
+    fn warn_in_part(&self, entry: &Entry<'_>) {
+        if entry.kind == Kind::QuarantinedInPart {
+            tracing::warn!(
+                provider = self.provider.as_str(),
+                event_id = entry.id,
+                bytes = entry.raw.len(),
+                "member kept only in part: too large for one item even compressed"
+            );
+        }
     }
 }
 
@@ -406,8 +340,8 @@ fn count(entries: &[Entry<'_>], written: &HashSet<String>) -> Counts {
                     counts.duplicates += 1;
                 }
             }
-            Kind::Kept => counts.quarantined += 1,
-            Kind::KeptInPart => {
+            Kind::Quarantined => counts.quarantined += 1,
+            Kind::QuarantinedInPart => {
                 counts.quarantined += 1;
                 counts.truncated += 1;
             }
