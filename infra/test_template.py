@@ -967,6 +967,12 @@ def stored_attributes() -> dict:
     return found
 
 
+def attribute_constants() -> set:
+    """The top-level attribute names the code spells (crates/events-table/src/attr.rs)."""
+    code = (REPO / "crates" / "events-table" / "src" / "attr.rs").read_text().split("pub mod inner", 1)[0]
+    return set(re.findall(r'pub const [A-Z_]+: &str = "([a-z_]+)";', code))
+
+
 def glue_columns() -> dict:
     table = RES["AnalyticsEventsTable"]["Properties"]["TableInput"]
     return {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
@@ -1013,6 +1019,7 @@ class Analytics(unittest.TestCase):
         but raw, with their stored names and types (S string, N bigint, the map as a JSON string),
         provider as a partition column, and day (of occurred_at) as the other."""
         stored = stored_attributes()
+        self.assertEqual(set(stored), attribute_constants(), "docs/design.md's table and attr.rs differ")
         self.assertIn("event_id", stored)
         self.assertIn("schema_version", stored)
         self.assertEqual(stored["attributes"], "M")

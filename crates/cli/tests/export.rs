@@ -8,10 +8,10 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use events_table::item::{fit, into_item, kept_item, Item};
+use events_table::intake::{BodyItems, Expiry, Intake};
 use events_table::store::store_all;
-use events_table::DynamoTable;
-use normalize::{Member, Provider, Timestamp};
+use events_table::{DynamoTable, Item};
+use normalize::{Provider, Timestamp};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -19,32 +19,25 @@ use std::process::Command;
 use std::time::Duration;
 use test_support::repo_root;
 
-/// Every event of every fixture body, as the functions would store them
-/// (a member that is not an event, or a body that is not the envelope, as
-/// its `invalid` item), once per event_id.
+/// Every event of every fixture body, as the functions store them (one
+/// path from a body to its items: a member that is not an event, or a body
+/// that is not the envelope, becomes its `invalid` item), once per event_id.
 fn fixture_items() -> Vec<Item> {
     let received_at = Timestamp::parse("2024-06-03T12:00:00.000Z").unwrap();
-    let retention = Some(30);
     let mut items = Vec::new();
     for provider in Provider::ALL {
+        let intake = Intake {
+            provider,
+            received_at,
+            expiry: Expiry::days(Some(30)),
+        };
         for path in test_support::fixture_files(provider) {
             let body = std::fs::read(&path).unwrap();
-            let kept = |bytes: &[u8], reason: String| {
-                kept_item(provider, bytes, &reason, received_at, retention).0
-            };
-            match normalize::members(provider, &body, received_at, 5_000) {
-                Ok(members) => {
-                    for member in members {
-                        items.push(match member {
-                            Member::Event { event, .. } => fit(into_item(event, retention))
-                                .unwrap_or_else(|size| panic!("{path:?}: {size} bytes")),
-                            Member::Invalid { raw, reason } => {
-                                kept(raw.as_bytes(), reason.to_string())
-                            }
-                        });
-                    }
+            match intake.body(&body, 5_000) {
+                BodyItems::Members(members) => {
+                    items.extend(members.into_iter().map(|(_, item)| item))
                 }
-                Err(reason) => items.push(kept(&body, reason.to_string())),
+                BodyItems::Refused { item, .. } => items.push(item),
             }
         }
     }

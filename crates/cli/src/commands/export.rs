@@ -17,10 +17,12 @@
 use super::{out, Progress};
 use crate::args::OnlyProvider;
 use crate::dates::parse_when;
-use crate::db::{item_json, names, s, Ctx, Item, Scan};
+use crate::db::{item_json, Ctx, Item};
 use crate::error::Fail;
 use crate::render::thousands;
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr;
+use events_table::read::Scan;
 use normalize::Provider;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -92,7 +94,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     progress.clear();
 
     let manifest = json!({
-        "table": ctx.table,
+        "table": ctx.table(),
         "exported_at": normalize::Timestamp::now().to_string(),
         "since": since,
         "provider": args.only.provider.map(|p| p.as_str()),
@@ -123,20 +125,20 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
 /// The scan: every item, or those of one provider and/or since a time.
 fn scan_spec(since: Option<&str>, provider: Option<Provider>) -> Scan {
     let mut spec = Scan::default();
-    let mut filters = Vec::new();
     if let Some(since) = since {
-        spec.names = names(&[("#oa", "occurred_at")]);
+        spec.names
+            .insert("#oa".to_owned(), attr::OCCURRED_AT.to_owned());
         spec.values
             .insert(":since".to_owned(), AttributeValue::S(since.to_owned()));
-        filters.push("#oa >= :since");
+        spec.and("#oa >= :since");
     }
     if let Some(provider) = provider {
-        spec.names.insert("#p".to_owned(), "provider".to_owned());
+        spec.names
+            .insert("#p".to_owned(), attr::PROVIDER.to_owned());
         spec.values
             .insert(":p".to_owned(), AttributeValue::S(provider.to_string()));
-        filters.push("#p = :p");
+        spec.and("#p = :p");
     }
-    spec.filter = (!filters.is_empty()).then(|| filters.join(" AND "));
     spec
 }
 
@@ -159,14 +161,14 @@ impl Partition {
 fn row(item: &Item) -> Option<(Partition, String)> {
     let provider = Provider::ALL
         .into_iter()
-        .find(|p| Some(p.as_str()) == s(item, "provider"))?;
-    let day = s(item, "occurred_at").and_then(day_of)?;
+        .find(|p| Some(p.as_str()) == text(item, attr::PROVIDER))?;
+    let day = text(item, attr::OCCURRED_AT).and_then(day_of)?;
     let Value::Object(mut columns) = item_json(item) else {
         return None;
     };
-    columns.remove("raw");
-    columns.remove("provider");
-    if let Some(attributes) = columns.get_mut("attributes") {
+    columns.remove(attr::RAW);
+    columns.remove(attr::PROVIDER);
+    if let Some(attributes) = columns.get_mut(attr::ATTRIBUTES) {
         *attributes = Value::String(attributes.to_string());
     }
     let line = Value::Object(columns).to_string();
@@ -177,6 +179,13 @@ fn row(item: &Item) -> Option<(Partition, String)> {
         },
         line,
     ))
+}
+
+/// A string attribute.
+fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// `YYYY-MM-DD` of a stored timestamp, only when it is one.
