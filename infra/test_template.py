@@ -394,6 +394,8 @@ class LeastPrivilege(unittest.TestCase):
         expected = {f"{logical(p)}Role": "AWS::IAM::Role" for p in PROVIDERS}
         # Plus the two roles of the optional fan-out (FanOut tests below).
         expected |= {"FanOutPipeRole": "AWS::IAM::Role", "FanOutEnrichmentRole": "AWS::IAM::Role"}
+        # And the three of the optional analytics (Analytics tests below).
+        expected |= {f"Analytics{r}Role": "AWS::IAM::Role" for r in ("Delivery", "Rows", "Pipe")}
         self.assertEqual(iam, expected)
 
     def test_role_may_only_touch_items_of_the_table_and_its_own_logs(self):
@@ -562,10 +564,10 @@ class Observability(unittest.TestCase):
 
     def test_every_alarm_notifies_the_optional_topic(self):
         """Per provider: errors, throttles, silent, unmapped, duration; shared: API 5xx, table
-        throttles, truncated, fan-out dead letters. Only a silent provider treats no data as
-        breaching (no data is what silence looks like)."""
+        throttles, truncated, fan-out and analytics dead letters. Only a silent provider treats no
+        data as breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 4)
+        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 5)
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -864,7 +866,8 @@ class FanOut(unittest.TestCase):
 
     def test_table_stream_of_new_images_only_when_on(self):
         spec = RES["EventsTable"]["Properties"]["StreamSpecification"]
-        self.assertEqual(spec, {"Fn::If": ["FanOutOn", {"StreamViewType": "NEW_IMAGE"}, NO_VALUE]})
+        self.assertEqual(spec, {"Fn::If": ["TableStreamOn", {"StreamViewType": "NEW_IMAGE"}, NO_VALUE]})
+        self.assertIn({"Condition": "FanOutOn"}, RAW["Conditions"]["TableStreamOn"]["Fn::Or"])
 
     def test_pipe_reads_the_stream_keeps_inserts_and_targets_the_bus(self):
         pipe = RES["FanOutPipe"]["Properties"]
@@ -973,6 +976,195 @@ class FanOut(unittest.TestCase):
         self.assertEqual(run_pipe([{"eventName": "MODIFY", "dynamodb": {"NewImage": image}}]), [])
 
 
+# --- Analytics: Firehose -> S3 (Parquet) -> Glue -> Athena ----------------------
+
+ANALYTICS = {"AnalyticsBucket", "AnalyticsBucketPolicy", "AnalyticsDatabase", "AnalyticsEventsTable",
+             "AnalyticsDeliveryLogGroup", "AnalyticsDeliveryLogStream", "AnalyticsDeliveryRole",
+             "AnalyticsDeliveryStream", "AnalyticsDeadLetterQueue", "AnalyticsRowsRole", "AnalyticsRows",
+             "AnalyticsPipeRole", "AnalyticsPipe", "AnalyticsDeadLetterAlarm", "AnalyticsWorkGroup",
+             "AnalyticsQueryCampaignFunnel", "AnalyticsQueryComplaintsAndHardBounces",
+             "AnalyticsQueryDailyCounts", "AnalyticsQueryUnmappedEvents"}
+ANALYTICS_OUTPUTS = {"AnalyticsBucketName", "AnalyticsDatabaseName", "AnalyticsWorkGroupName"}
+ANALYTICS_DIR = REPO / "analytics"
+DESIGN_DOC = REPO / "docs" / "design.md"
+# DynamoDB type of a stored attribute -> the Glue (Hive) type of its column.
+GLUE_TYPE = {"S": "string", "N": "bigint", "M": "string"}
+PARTITION_COLUMNS = {"provider": "string", "day": "string"}
+
+
+def stored_attributes() -> dict:
+    """The stored item's attributes and DynamoDB types, from docs/design.md's table
+    ("The stored item"), so an attribute added there is one the analytics table must have."""
+    section = DESIGN_DOC.read_text().split("## The stored item", 1)[1].split("\n## ", 1)[0]
+    found = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        for name in re.findall(r"`([a-z_]+)`", cells[0]):
+            found[name] = cells[1]
+    return found
+
+
+def attribute_constants() -> set:
+    """The top-level attribute names the code spells (crates/events-table/src/attr.rs)."""
+    code = (REPO / "crates" / "events-table" / "src" / "attr.rs").read_text().split("pub mod inner", 1)[0]
+    return set(re.findall(r'pub const [A-Z_]+: &str = "([a-z_]+)";', code))
+
+
+def glue_columns() -> dict:
+    table = RES["AnalyticsEventsTable"]["Properties"]["TableInput"]
+    return {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+
+
+def analytics_rows(records: list) -> list:
+    """What the analytics pipe hands Firehose for these stream records: its filter
+    and its Express workflow's JSONata (jsonata-python), like run_pipe."""
+    import jsonata
+
+    pipe = RES["AnalyticsPipe"]["Properties"]
+    patterns = [json.loads(f["Pattern"]) for f in pipe["SourceParameters"]["FilterCriteria"]["Filters"]]
+    kept = [r for r in records if any(matches(p, r) for p in patterns)]
+    expr = RES["AnalyticsRows"]["Properties"]["Definition"]["States"]["ToRows"]["Output"].strip()
+    assert expr.startswith("{%") and expr.endswith("%}"), expr
+    return jsonata.Jsonata(expr[2:-2]).evaluate(None, {"states": {"input": kept}}) or []
+
+
+def firehose_partition(row: dict) -> dict:
+    """The template's JQ metadata query, for the one form it has: {k: .field, k: .field[0:n]}."""
+    processors = RES["AnalyticsDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"][
+        "ProcessingConfiguration"]["Processors"]
+    params = {p["ParameterName"]: p["ParameterValue"] for p in processors[0]["Parameters"]}
+    keys = {}
+    for key, field, end in re.findall(r"(\w+): \.(\w+)(?:\[0:(\d+)\])?", params["MetadataExtractionQuery"]):
+        value = row[field]
+        keys[key] = value[: int(end)] if end else value
+    return keys
+
+
+class Analytics(unittest.TestCase):
+    def test_off_by_default_and_every_resource_under_the_condition(self):
+        self.assertEqual(SOURCE["Parameters"]["Analytics"]["Default"], "disabled")
+        self.assertEqual(RAW["Conditions"]["AnalyticsEnabled"], {"Fn::Equals": [{"Ref": "Analytics"}, "enabled"]})
+        self.assertEqual({k for k in RES if k.startswith("Analytics")}, ANALYTICS)
+        for name in ANALYTICS:
+            self.assertEqual(RES[name].get("Condition"), "AnalyticsEnabled", name)
+        for name in ANALYTICS_OUTPUTS:
+            self.assertEqual(SOURCE["Outputs"][name]["Condition"], "AnalyticsEnabled", name)
+        self.assertIn({"Condition": "AnalyticsEnabled"}, RAW["Conditions"]["TableStreamOn"]["Fn::Or"])
+
+    def test_glue_columns_are_the_stored_items_attributes_with_their_types(self):
+        """GIVEN the stored item of docs/design.md THEN the Glue table has exactly its attributes
+        but raw, with their stored names and types (S string, N bigint, the map as a JSON string),
+        provider as a partition column, and day (of occurred_at) as the other."""
+        stored = stored_attributes()
+        self.assertEqual(set(stored), attribute_constants(), "docs/design.md's table and attr.rs differ")
+        self.assertIn("event_id", stored)
+        self.assertIn("schema_version", stored)
+        self.assertEqual(stored["attributes"], "M")
+        expected = {name: GLUE_TYPE[kind] for name, kind in stored.items() if name not in {"raw", "provider"}}
+        self.assertEqual(glue_columns(), expected)
+        table = RES["AnalyticsEventsTable"]["Properties"]["TableInput"]
+        self.assertEqual({k["Name"]: k["Type"] for k in table["PartitionKeys"]}, PARTITION_COLUMNS)
+        self.assertEqual(GLUE_TYPE[stored["provider"]], "string")
+
+    def test_the_local_reports_columns_are_the_glue_columns(self):
+        sys.path.insert(0, str(ANALYTICS_DIR))
+        try:
+            import report
+        except ImportError as e:  # duckdb missing: make tools installs it
+            self.fail(f"analytics/report.py does not import: {e}")
+        duck = {"string": "VARCHAR", "bigint": "BIGINT"}
+        self.assertEqual(report.COLUMNS, {n: duck[t] for n, t in glue_columns().items()})
+        self.assertEqual(report.PARTITIONS, {n: duck[t] for n, t in PARTITION_COLUMNS.items()})
+
+    def test_partitions_by_provider_and_day_with_projection(self):
+        table = RES["AnalyticsEventsTable"]["Properties"]["TableInput"]
+        params = table["Parameters"]
+        self.assertEqual(params["projection.enabled"], "true")
+        names = [RAW["Mappings"]["Providers"][k]["Name"] for k in RAW["Mappings"]["Providers"]]
+        self.assertEqual(params["projection.provider.type"], "enum")
+        self.assertEqual(params["projection.provider.values"].split(","), names)
+        self.assertEqual((params["projection.day.type"], params["projection.day.format"]), ("date", "yyyy-MM-dd"))
+        self.assertTrue(params["projection.day.range"].endswith(",NOW"))
+        layout = "s3://${AnalyticsBucket}/events/provider=${!provider}/day=${!day}/"
+        self.assertEqual(params["storage.location.template"], {"Fn::Sub": layout})
+        s3 = RES["AnalyticsDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+        self.assertEqual(s3["Prefix"], "events/provider=!{partitionKeyFromQuery:provider}/day=!{partitionKeyFromQuery:day}/")
+        self.assertTrue(s3["DynamicPartitioningConfiguration"]["Enabled"])
+        conversion = s3["DataFormatConversionConfiguration"]
+        self.assertIn("ParquetSerDe", conversion["OutputFormatConfiguration"]["Serializer"])
+        self.assertEqual(conversion["SchemaConfiguration"]["TableName"], {"Ref": "AnalyticsEventsTable"})
+        self.assertEqual(s3["CompressionFormat"], "UNCOMPRESSED")
+        self.assertGreaterEqual(s3["BufferingHints"]["SizeInMBs"], 64)  # the least with conversion
+
+    def test_a_recorded_stream_record_becomes_one_row_in_its_partition(self):
+        """GIVEN the INSERT, MODIFY and REMOVE of docs/eventbridge.md's example event
+        WHEN the analytics pipe's filter and workflow run over them THEN one row reaches
+        Firehose: the stored item without raw (the fan-out's detail), attributes as one JSON
+        string, and Firehose files it under provider=sendpulse/day=2024-06-03."""
+        records = json.loads(STREAM_RECORDS.read_text())["records"]
+        rows = analytics_rows(records)
+        self.assertEqual(len(rows), 1)
+        detail = documented_example()["detail"]
+        row = rows[0]
+        self.assertEqual(json.loads(row["attributes"]), detail["attributes"])
+        self.assertEqual({**row, "attributes": detail["attributes"]}, detail)
+        self.assertNotIn("raw", row)
+        self.assertEqual(firehose_partition(row), {"provider": "sendpulse", "day": "2024-06-03"})
+        self.assertLessEqual(set(row) - {"provider"}, set(glue_columns()))
+
+    def test_workgroup_limits_bytes_scanned_and_keeps_results_in_the_bucket(self):
+        config = RES["AnalyticsWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+        self.assertTrue(config["EnforceWorkGroupConfiguration"])
+        self.assertEqual(config["BytesScannedCutoffPerQuery"], {"Ref": "AnalyticsBytesScannedLimit"})
+        self.assertEqual(config["ResultConfiguration"]["OutputLocation"],
+                         {"Fn::Sub": "s3://${AnalyticsBucket}/athena-results/"})
+        bucket = RES["AnalyticsBucket"]["Properties"]
+        self.assertTrue(all(bucket["PublicAccessBlockConfiguration"].values()))
+        expiring = {r["Prefix"] for r in bucket["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r}
+        self.assertEqual(expiring, {"athena-results/"})
+
+    def test_named_queries_are_the_sql_files_word_for_word(self):
+        """GIVEN analytics/*.sql THEN each is one Athena named query of the workgroup, on the
+        Glue database, with the same text (copy a changed file into the template)."""
+        files = {p.stem: p.read_text() for p in ANALYTICS_DIR.glob("*.sql")}
+        self.assertGreaterEqual(set(files), {"daily_counts", "campaign_funnel", "complaints_and_hard_bounces",
+                                             "unmapped_events"})
+        named = {r["Properties"]["Name"]: r["Properties"] for r in resources_of_type(RES, "AWS::Athena::NamedQuery").values()}
+        self.assertEqual(set(named), set(files))
+        for name, props in named.items():
+            self.assertEqual(props["QueryString"], files[name], name)
+            self.assertEqual(props["Database"], {"Ref": "AnalyticsDatabase"})
+            self.assertEqual(props["WorkGroup"], {"Ref": "AnalyticsWorkGroup"})
+            self.assertIn("FROM events", props["QueryString"])
+
+    def test_each_role_may_do_only_what_its_service_needs(self):
+        def grants(role):
+            statements = RES[role]["Properties"].get("Policies", [{}])[0].get("PolicyDocument", {}).get("Statement", [])
+            self.assertTrue(all(s["Effect"] == "Allow" for s in statements), role)
+            self.assertNotIn("ManagedPolicyArns", RES[role]["Properties"])
+            for s in string_leaves(RES[role]):
+                # the only wildcards: the objects under Firehose's two prefixes
+                self.assertNotIn("*", re.sub(r"^\$\{AnalyticsBucket\.Arn\}/(events|errors)/\*$", "", s), role)
+            return {s["Sid"]: (set(as_list(s["Action"])), s["Resource"]) for s in statements}
+
+        pipe = grants("AnalyticsPipeRole")
+        self.assertEqual(set(pipe), {"ReadTableStream", "Reshape", "Deliver", "DeadLetter"})
+        self.assertEqual(pipe["ReadTableStream"][1], {"Fn::GetAtt": ["EventsTable", "StreamArn"]})
+        self.assertEqual(pipe["Deliver"], ({"firehose:PutRecord", "firehose:PutRecordBatch"},
+                                           {"Fn::GetAtt": ["AnalyticsDeliveryStream", "Arn"]}))
+        self.assertEqual(grants("AnalyticsRowsRole"), {})
+        delivery = grants("AnalyticsDeliveryRole")
+        self.assertEqual(set(delivery), {"WriteEvents", "ReadSchema", "Log"})
+        self.assertNotIn("s3:DeleteObject", delivery["WriteEvents"][0])
+        self.assertEqual(delivery["ReadSchema"][0], {"glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"})
+        written = json.dumps(delivery["WriteEvents"][1])
+        self.assertNotIn("athena-results", written)
+        trust = RES["AnalyticsDeliveryRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        self.assertEqual(trust["Condition"], {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}})
+
+
 # --- The loops over the providers (AWS::LanguageExtensions) -------------------
 
 MAKEFILE = REPO / "Makefile"
@@ -1031,12 +1223,13 @@ class Loops(unittest.TestCase):
         per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
                         "SilentAlarm", "UnmappedAlarm", "DurationAlarm"]
         shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
-                  "TruncatedAlarm", "Dashboard"} | FAN_OUT
+                  "TruncatedAlarm", "Dashboard"} | FAN_OUT | ANALYTICS
         self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
         self.assertEqual(
             set(SOURCE["Outputs"]),
             {f"{logical(p)}WebhookUrl" for p in PROVIDERS}
-            | {"EventsTableName", "WebhookTokenSecretPrefix", "DashboardUrl", "EventBusArn", "FanOutDeadLetterQueueUrl"},
+            | {"EventsTableName", "WebhookTokenSecretPrefix", "DashboardUrl", "EventBusArn", "FanOutDeadLetterQueueUrl"}
+            | ANALYTICS_OUTPUTS,
         )
 
     def test_sam_cli_expands_the_loops_the_same_way(self):
