@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
-BINARIES := flashy egoi enkod supersend sendpulse
+BINARIES := flashy egoi enkod supersend sendpulse consent consent-lookup
 LOCAL := infra/local
 # SAM CLI, pinned: `make deploy` and the packaging checks of `make lint-infra`.
 SAM := $(VENV)/bin/sam
