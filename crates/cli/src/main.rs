@@ -53,6 +53,11 @@ enum Command {
     Reprocess(reprocess::Args),
     /// POST a body to a running endpoint (`make dev` by default).
     Send(send::Args),
+    /// A person's consent per channel across providers (the consent view),
+    /// and its upkeep: clear, rebuild, follow.
+    Consent(commands::consent::Args),
+    /// The suppression list: every suppressed address and channel, to import.
+    Suppressed(commands::suppressed::Args),
 }
 
 async fn run(cli: Cli) -> Result<(), Fail> {
@@ -65,6 +70,8 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Quarantine(args) => quarantine::run(&Ctx::connect(g).await?, args).await,
         Command::Reprocess(args) => reprocess::run(&Ctx::connect(g).await?, args).await,
         Command::Send(args) => send::run(args).await,
+        Command::Consent(args) => commands::consent::run(&Ctx::connect(g).await?, g, args).await,
+        Command::Suppressed(args) => commands::suppressed::run(&Ctx::connect(g).await?, args).await,
     }
 }
 

@@ -4,8 +4,11 @@
 //! The binaries `consent` (stream) and `consent-lookup` (HTTP) and the CLI's
 //! consent verbs all go through here.
 
+pub mod export;
+pub mod follow;
 pub mod image;
 pub mod lookup;
+pub mod rebuild;
 pub mod stream;
 pub mod table;
 

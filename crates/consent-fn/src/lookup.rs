@@ -59,6 +59,86 @@ pub fn subject_of_query(
     consent::normalize_subject(&format!("contact#{contact}"))
 }
 
+/// The operator's clear of a person's sticky opt-outs (complained,
+/// forgotten) still in force: a recorded consent event naming them, kept
+/// under `subject`. `None` when there is nothing sticky to clear.
+pub fn clear_for(
+    subject: &str,
+    consent: &Consent,
+    reason: &str,
+    by: &str,
+    now: &str,
+) -> Option<Fact> {
+    let sticky: Vec<&consent::HistoryEntry> = consent
+        .history
+        .iter()
+        .filter(|h| !h.cleared && matches!(h.effect, "complained" | "forgotten"))
+        .collect();
+    let through = sticky.iter().map(|h| h.occurred_at.clone()).max()?;
+    let mut fact = Fact {
+        event_id: format!("clear#{now}#{subject}"),
+        occurred_at: now.to_owned(),
+        provider: "operator".to_owned(),
+        event_type: consent::CLEARED.to_owned(),
+        clears: sticky.iter().map(|h| h.event_id.clone()).collect(),
+        through: Some(through),
+        reason: Some(reason.to_owned()),
+        by: Some(by.to_owned()),
+        ..Fact::default()
+    };
+    if let Some(email) = subject.strip_prefix("email#") {
+        fact.email = Some(email.to_owned());
+    } else if let Some(phone) = subject.strip_prefix("phone#") {
+        fact.phone = Some(phone.to_owned());
+    } else if let Some((provider, id)) = subject
+        .strip_prefix("contact#")
+        .and_then(|r| r.split_once('#'))
+    {
+        fact.provider = provider.to_owned();
+        fact.contact_id = Some(id.to_owned());
+    }
+    Some(fact)
+}
+
+/// `GET /consent?email=...` (or `phone=`, `contact=`): 200 with the
+/// answer, 400 when no subject is named, 503 when the table cannot be read.
+pub async fn http_answer(
+    table: &ConsentTable,
+    settings: &Settings,
+    request: &lambda_http::Request,
+) -> lambda_http::Response<lambda_http::Body> {
+    use lambda_http::RequestExt;
+    let query = request.query_string_parameters();
+    let Some(subject) = subject_of_query(
+        query.first("email"),
+        query.first("phone"),
+        query.first("contact"),
+    ) else {
+        return reply(
+            400,
+            json!({"error": "ask with ?email=, ?phone= or ?contact=<provider>#<id>"}),
+        );
+    };
+    match look_up(table, &subject, settings).await {
+        Ok((consent, _)) => reply(200, answer(&subject, &consent)),
+        Err(e) => {
+            tracing::error!(error = %e, "consent lookup failed");
+            reply(
+                503,
+                json!({"error": "the consent table could not be read; retry"}),
+            )
+        }
+    }
+}
+
+fn reply(status: u16, body: Value) -> lambda_http::Response<lambda_http::Body> {
+    lambda_http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(lambda_http::Body::Text(body.to_string()))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

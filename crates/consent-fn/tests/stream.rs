@@ -154,3 +154,74 @@ async fn a_payload_that_is_not_a_batch_fails_the_invocation() {
         .await
         .is_err());
 }
+
+/// `GET /consent?<query>` as API Gateway (HTTP API, payload 2.0) hands it over.
+fn get_consent(query: &str, params: Value) -> lambda_http::Request {
+    let event = json!({
+        "version": "2.0", "routeKey": "GET /consent", "rawPath": "/consent", "rawQueryString": query,
+        "queryStringParameters": params,
+        "headers": {"host": "abc123.execute-api.us-east-1.amazonaws.com"},
+        "requestContext": {"accountId": "123456789012", "apiId": "abc123", "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123", "http": {"method": "GET", "path": "/consent", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.10", "userAgent": "curl"},
+            "requestId": "r1", "routeKey": "GET /consent", "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 1_767_225_600_000_i64},
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).expect("an HTTP API request")
+}
+
+fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> Value {
+    match response.body() {
+        lambda_http::Body::Text(text) => serde_json::from_str(text).expect("JSON"),
+        other => panic!("a text body expected: {other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn the_http_lookup_answers_the_json_object_of_the_cli() {
+    let table = fresh_table().await;
+    let complaint = record(
+        1,
+        stored(
+            "c1",
+            "enkod",
+            "email.complained",
+            "2026-03-02T10:00:00.000Z",
+            "dee@example.com",
+        ),
+    );
+    stream::handle_batch(&table, &json!({"Records": [complaint]}))
+        .await
+        .unwrap();
+    let settings = Settings::default();
+
+    let response = lookup::http_answer(
+        &table,
+        &settings,
+        &get_consent(
+            "email=Dee%40example.com",
+            json!({"email": "Dee@example.com"}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let answer = body_json(&response);
+    assert_eq!(answer["subject"], "email#dee@example.com");
+    assert_eq!(answer["channels"]["email"]["verdict"], "suppressed");
+    assert_eq!(answer["channels"]["email"]["reason"], "complained");
+    assert_eq!(answer["channels"]["email"]["event_id"], "c1");
+    assert_eq!(answer["history"][0]["event_id"], "c1");
+
+    let nobody = lookup::http_answer(&table, &settings, &get_consent("", json!({}))).await;
+    assert_eq!(nobody.status(), 400);
+
+    let gone = ConsentTable::new(events_table::dynamo::client().await, "no-such-table");
+    let unavailable = lookup::http_answer(
+        &gone,
+        &settings,
+        &get_consent("phone=%2B351912", json!({"phone": "+351912"})),
+    )
+    .await;
+    assert_eq!(unavailable.status(), 503);
+}

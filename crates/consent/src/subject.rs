@@ -104,6 +104,11 @@ pub fn normalize_subject(input: &str) -> Option<Subject> {
     if input.contains('@') {
         return Some(format!("email#{}", email_key(input)));
     }
+    // `flashy:42`, as `webhooks contact` takes it.
+    if let Some((provider, id)) = input.split_once(':') {
+        let named = !provider.is_empty() && provider.chars().all(|c| c.is_ascii_alphabetic());
+        return (named && !id.is_empty()).then(|| contact_subject(&provider.to_lowercase(), id));
+    }
     let phoneish = input
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c));
@@ -149,6 +154,10 @@ mod tests {
         );
         assert_eq!(
             normalize_subject("contact#flashy#42").as_deref(),
+            Some("contact#flashy#42")
+        );
+        assert_eq!(
+            normalize_subject("Flashy:42").as_deref(),
             Some("contact#flashy#42")
         );
         assert_eq!(normalize_subject("nobody"), None);

@@ -1,11 +1,13 @@
 //! One module per command; what they share is here.
 
+pub mod consent;
 pub mod contact;
 pub mod quarantine;
 pub mod reprocess;
 pub mod send;
 pub mod show;
 pub mod stats;
+pub mod suppressed;
 pub mod tail;
 
 use crate::db::{s, Item};
