@@ -53,14 +53,24 @@ def main(endpoint, name):
 
 def create(endpoint, name, props):
     client = boto3.client("dynamodb", endpoint_url=endpoint)
+    stream = props.get("StreamSpecification")
+    wants_stream = isinstance(stream, dict) and stream.get("StreamViewType")
     if name in client.list_tables()["TableNames"]:
         print(f"table {name} exists at {endpoint}")
+        # A table made before the template had its stream: turn it on. The
+        # stream holds what is written from now on; `webhooks consent
+        # rebuild` derives the consent view of what was there before.
+        if wants_stream and not client.describe_table(TableName=name)["Table"].get("StreamSpecification"):
+            client.update_table(
+                TableName=name,
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]},
+            )
+            print(f"turned on the stream of {name}; run `webhooks consent rebuild` for the events already there")
         return
     extra = {}
     if props.get("GlobalSecondaryIndexes"):
         extra["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    stream = props.get("StreamSpecification")
-    if isinstance(stream, dict) and stream.get("StreamViewType"):
+    if wants_stream:
         extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     client.create_table(
         TableName=name,
