@@ -45,6 +45,7 @@ LOOPS = {
     # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY.
     ("Resources", "Fn::ForEach::Functions"): [p for p in PROVIDERS if p != "sendpulse"],
     ("Outputs", "Fn::ForEach::WebhookUrls"): PROVIDERS,
+    ("Resources", "Fn::ForEach::ComplaintRateAlarms"): PROVIDERS,
 }
 TABLE_ACTIONS = {
     "dynamodb:BatchWriteItem",
@@ -62,7 +63,9 @@ CONSENT_FUNCTIONS = {"ConsentFunction", "ConsentLookupFunction"}
 CONSENT_ROLES = {"ConsentRole", "ConsentLookupRole"}
 CONSENT_ALARMS = {"ConsentErrorsAlarm", "ConsentThrottlesAlarm", "ConsentLookupErrorsAlarm",
                   "ConsentLookupThrottlesAlarm", "ConsentDeadLetterAlarm", "ConsentIteratorAgeAlarm"}
-CONSENT = CONSENT_FUNCTIONS | CONSENT_ROLES | CONSENT_ALARMS | {
+# The deliverability guard: two complaint-rate alarms per provider.
+COMPLAINT_RATE_ALARMS = {f"{p.capitalize()}{a}" for p in PROVIDERS for a in ("ComplaintRateWarnAlarm", "ComplaintRateAlarm")}
+CONSENT = CONSENT_FUNCTIONS | CONSENT_ROLES | CONSENT_ALARMS | COMPLAINT_RATE_ALARMS | {
     "ConsentTable", "ConsentDeadLetterQueue", "ConsentLogGroup", "ConsentLookupLogGroup"}
 CONSENT_BINARIES = {"ConsentFunction": "consent", "ConsentLookupFunction": "consent-lookup"}
 
@@ -568,7 +571,7 @@ class Observability(unittest.TestCase):
         duration, truncated, fan-out dead letters. Only a silent provider treats no data as
         breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5 + len(CONSENT_ALARMS))
+        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5 + len(CONSENT_ALARMS) + len(COMPLAINT_RATE_ALARMS))
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -586,6 +589,9 @@ class Observability(unittest.TestCase):
 METRICS_RS = REPO / "crates" / "ingest" / "src" / "metrics.rs"
 EMF_METRICS = dict(re.findall(r'\("([A-Za-z0-9]+)", "(Count|Milliseconds)"\)', METRICS_RS.read_text()))
 NAMESPACE = "MarketingWebhooks"
+# The consent function's deliverability metrics (crates/consent-fn/src/metrics.rs).
+CONSENT_METRICS_RS = REPO / "crates" / "consent-fn" / "src" / "metrics.rs"
+CONSENT_EMF_METRICS = dict(re.findall(r'\("([A-Za-z0-9]+)", "(Count)"\)', CONSENT_METRICS_RS.read_text()))
 
 
 def provider_dim(p: str) -> list:
@@ -636,7 +642,7 @@ class Metrics(unittest.TestCase):
         used += [(name, dims) for ns, name, dims, _, _ in dashboard_metrics() if ns == NAMESPACE]
         self.assertTrue(used)
         for name, dims in used:
-            self.assertIn(name, EMF_METRICS)
+            self.assertIn(name, EMF_METRICS | CONSENT_EMF_METRICS)
             names = [d["Name"] for d in dims] if isinstance(dims, list) else list(dims)
             self.assertEqual(names, ["provider"], name)
 
@@ -1236,7 +1242,11 @@ class Consent(unittest.TestCase):
             m["DestinationConfig"]["OnFailure"]["Destination"], {"Fn::GetAtt": ["ConsentDeadLetterQueue", "Arn"]}
         )
         patterns = [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]]
-        by_type = [p for p in patterns if "event_type" in p["dynamodb"]["NewImage"]]
+        sends = [p for p in patterns if "provider" in p["dynamodb"]["NewImage"]]
+        self.assertEqual(sends, [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {
+            "provider": {"S": ["egoi", "enkod", "supersend"]}, "event_type": {"S": ["email.sent"]}}}}],
+            "the sends of the providers that report no deliveries, for the complaint rate")
+        by_type = [p for p in patterns if "event_type" in p["dynamodb"]["NewImage"] and p not in sends]
         self.assertEqual(len(by_type), 1)
         self.assertEqual(by_type[0]["dynamodb"]["NewImage"]["event_type"]["S"], CONSENT_TYPES)
         self.assertEqual(by_type[0]["eventName"], ["INSERT", "MODIFY"], "a reprocessed item retyped to consent counts")
@@ -1244,7 +1254,7 @@ class Consent(unittest.TestCase):
         self.assertEqual({tuple(sorted(p["dynamodb"]["NewImage"])) for p in links},
                          {("contact_id", "email"), ("contact_id", "phone")})
         # A pattern that matched a record with no event type would let every event in.
-        self.assertEqual(len(patterns), len(by_type) + len(links))
+        self.assertEqual(len(patterns), len(by_type) + len(links) + len(sends))
 
     def _granted(self, role: str) -> dict:
         props = RES[role]["Properties"]
@@ -1291,6 +1301,27 @@ class Consent(unittest.TestCase):
         for p in PROVIDERS:
             for op in body["paths"][f"/webhooks/{p}"].values():
                 self.assertNotIn("security", op, p)
+
+    def test_complaint_rate_alarms_per_provider_warn_at_0_1_and_alarm_at_0_3_percent(self):
+        self.assertEqual(set(CONSENT_EMF_METRICS), {"Delivered", "Complained", "HardBounced"})
+        for p in PROVIDERS:
+            for suffix, threshold in (("ComplaintRateWarnAlarm", 0.1), ("ComplaintRateAlarm", 0.3)):
+                alarm = RES[f"{logical(p)}{suffix}"]["Properties"]
+                self.assertEqual(alarm["Threshold"], threshold, p)
+                self.assertEqual(alarm["ComparisonOperator"], "GreaterThanThreshold")
+                stats = {m["Id"]: m for m in alarm["Metrics"]}
+                for metric_id, name in (("complained", "Complained"), ("delivered", "Delivered")):
+                    stat = stats[metric_id]["MetricStat"]
+                    self.assertEqual(stat["Metric"]["MetricName"], name)
+                    self.assertEqual(stat["Metric"]["Dimensions"], provider_dim(p))
+                    self.assertEqual((stat["Period"], stat["Stat"]), (86400, "Sum"), "over 24 hours")
+                expression = stats["rate"]["Expression"]
+                self.assertEqual(
+                    expression,
+                    {"Fn::Sub": "IF(FILL(delivered, 0) >= ${ComplaintRateMinimumDelivered}, "
+                                "100 * FILL(complained, 0) / delivered, 0)"},
+                    "a percentage, only above the minimum volume",
+                )
 
     def test_same_alarms_as_the_webhook_functions_plus_dead_letters_and_lag(self):
         for fn in CONSENT_FUNCTIONS:

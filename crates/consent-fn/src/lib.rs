@@ -8,6 +8,7 @@ pub mod export;
 pub mod follow;
 pub mod image;
 pub mod lookup;
+pub mod metrics;
 pub mod rebuild;
 pub mod stream;
 pub mod table;

@@ -6,9 +6,11 @@
 //! nothing (at-least-once delivery).
 
 use crate::image::fact_from_image;
+use crate::metrics::Tally;
 use crate::table::ConsentTable;
 use aws_lambda_events::dynamodb::EventRecord;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use consent::Fact;
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,50 +24,59 @@ pub enum RecordError {
 }
 
 /// Applies every record of `payload` (`{"Records": [...]}`) and answers
-/// which failed. A payload that is not a batch at all is an error for the
-/// whole invocation.
+/// which failed; newly stored events are counted in `tally` (the
+/// deliverability metrics). A payload that is not a batch at all is an
+/// error for the whole invocation.
 pub async fn handle_batch(
     table: &ConsentTable,
     payload: &Value,
+    tally: &mut Tally,
 ) -> Result<DynamoDbEventResponse, RecordError> {
     let Some(records) = payload.get("Records").and_then(Value::as_array) else {
         return Err(RecordError::Malformed("no Records array".into()));
     };
     let mut response = DynamoDbEventResponse::default();
     for record in records {
-        if let Err(error) = apply_record(table, record).await {
-            let sequence = record
-                .pointer("/dynamodb/SequenceNumber")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            let event_id = record
-                .pointer("/dynamodb/NewImage/event_id/S")
-                .or_else(|| record.pointer("/dynamodb/Keys/event_id/S"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            tracing::error!(
-                event_id,
-                sequence_number = sequence.as_deref().unwrap_or(""),
-                error = %error,
-                "consent: record not applied"
-            );
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = sequence;
-            response.batch_item_failures.push(failure);
-        }
+        let error = match apply_record(table, record).await {
+            Ok(Some(inserted)) => {
+                tally.count(&inserted);
+                continue;
+            }
+            Ok(None) => continue,
+            Err(error) => error,
+        };
+        let sequence = record
+            .pointer("/dynamodb/SequenceNumber")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let event_id = record
+            .pointer("/dynamodb/NewImage/event_id/S")
+            .or_else(|| record.pointer("/dynamodb/Keys/event_id/S"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        tracing::error!(
+            event_id,
+            sequence_number = sequence.as_deref().unwrap_or(""),
+            error = %error,
+            "consent: record not applied"
+        );
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = sequence;
+        response.batch_item_failures.push(failure);
     }
     Ok(response)
 }
 
-async fn apply_record(table: &ConsentTable, record: &Value) -> Result<(), RecordError> {
+/// Applies one record; answers the fact of a newly stored event (INSERT).
+async fn apply_record(table: &ConsentTable, record: &Value) -> Result<Option<Fact>, RecordError> {
     let record: EventRecord = serde_json::from_value(record.clone())
         .map_err(|e| RecordError::Malformed(e.to_string()))?;
     // Removals (retention, erasure) take nothing away from the view: what
     // keeps a person from being contacted again stays.
     if record.event_name == "REMOVE" {
-        return Ok(());
+        return Ok(None);
     }
     let fact = fact_from_image(&record.change.new_image)?;
     table.apply(&fact).await?;
-    Ok(())
+    Ok((record.event_name == "INSERT").then_some(fact))
 }

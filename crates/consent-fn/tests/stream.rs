@@ -87,9 +87,13 @@ async fn a_bad_record_is_reported_alone_and_redelivered_or_late_events_change_no
     );
     let batch = json!({"Records": [unsubscribe, malformed, unreadable, earlier_resubscribe]});
 
-    let first = stream::handle_batch(&table, &batch).await.unwrap();
+    let first = stream::handle_batch(&table, &batch, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(failures(&first), ["2", "3"], "only the bad records fail");
-    let again = stream::handle_batch(&table, &batch).await.unwrap();
+    let again = stream::handle_batch(&table, &batch, &mut Default::default())
+        .await
+        .unwrap();
     assert_eq!(failures(&again), ["2", "3"]);
 
     let (consent, facts) = lookup::look_up(&table, "email#ann@example.com", &Settings::default())
@@ -128,7 +132,12 @@ async fn a_contact_id_s_opt_out_reaches_the_address_an_event_linked_to_it() {
     );
     opened["contact_id"] = json!({"S": "42"});
     let batch = json!({"Records": [record(1, by_id), record(2, opened)]});
-    assert!(failures(&stream::handle_batch(&table, &batch).await.unwrap()).is_empty());
+    assert!(failures(
+        &stream::handle_batch(&table, &batch, &mut Default::default())
+            .await
+            .unwrap()
+    )
+    .is_empty());
 
     let (consent, _) = lookup::look_up(&table, "email#cy@example.com", &Settings::default())
         .await
@@ -150,9 +159,11 @@ async fn a_payload_that_is_not_a_batch_fails_the_invocation() {
             .build(),
     );
     let table = ConsentTable::new(client, "unused");
-    assert!(stream::handle_batch(&table, &json!({"hello": 1}))
-        .await
-        .is_err());
+    assert!(
+        stream::handle_batch(&table, &json!({"hello": 1}), &mut Default::default())
+            .await
+            .is_err()
+    );
 }
 
 /// `GET /consent?<query>` as API Gateway (HTTP API, payload 2.0) hands it over.
@@ -190,9 +201,16 @@ async fn the_http_lookup_answers_the_json_object_of_the_cli() {
             "dee@example.com",
         ),
     );
-    stream::handle_batch(&table, &json!({"Records": [complaint]}))
+    let mut tally = consent_fn::metrics::Tally::default();
+    stream::handle_batch(&table, &json!({"Records": [complaint]}), &mut tally)
         .await
         .unwrap();
+    let metrics: Value = serde_json::from_str(&tally.lines(0)[0]).unwrap();
+    assert_eq!(
+        (&metrics["provider"], &metrics["Complained"]),
+        (&json!("enkod"), &json!(1)),
+        "a newly stored complaint is counted for the deliverability alarms"
+    );
     let settings = Settings::default();
 
     let response = lookup::http_answer(

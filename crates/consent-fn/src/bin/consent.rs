@@ -1,11 +1,14 @@
 //! `consent`: the function fed by the events table's stream (consent types
 //! only, by the event source mapping's filter). It keeps the consent table
-//! current and reports the records it could not apply as batch item
-//! failures (docs/consent.md).
+//! current, reports the records it could not apply as batch item failures,
+//! and writes the deliverability metrics of each batch (docs/consent.md).
 
+use consent_fn::metrics::Tally;
 use consent_fn::{stream, table_name_from_env, ConsentTable};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
+use std::io::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,9 +16,18 @@ async fn main() -> Result<(), Error> {
     let table = ConsentTable::new(events_table::dynamo::client().await, table_name_from_env());
     let table = &table;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        stream::handle_batch(table, &event.payload)
-            .await
-            .map_err(Error::from)
+        let mut tally = Tally::default();
+        let answer = stream::handle_batch(table, &event.payload, &mut tally).await;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let mut stdout = std::io::stdout().lock();
+        for line in tally.lines(now) {
+            // A metrics line lost to a closed stdout is not worth failing the batch.
+            let _ = writeln!(stdout, "{line}");
+        }
+        answer.map_err(Error::from)
     }))
     .await
 }
