@@ -1261,10 +1261,19 @@ class Consent(unittest.TestCase):
         self.assertNotIn("ManagedPolicyArns", props)
         self.assertEqual(len(props["Policies"]), 1)
         statements = props["Policies"][0]["PolicyDocument"]["Statement"]
-        self.assertTrue(all(s["Effect"] == "Allow" for s in statements))
+        # A statement under `!If [FanOutOn, ...]` is granted only with fan-out: kept as "<Sid> (fan-out)".
+        granted = {}
+        for s in statements:
+            suffix = ""
+            if "Fn::If" in s:
+                condition, s, otherwise = s["Fn::If"]
+                self.assertEqual((condition, otherwise), ("FanOutOn", NO_VALUE))
+                suffix = " (fan-out)"
+            self.assertEqual(s["Effect"], "Allow")
+            granted[s["Sid"] + suffix] = (set(as_list(s["Action"])), s["Resource"])
         for leaf in string_leaves(props):
             self.assertNotIn("*", leaf, role)
-        return {s["Sid"]: (set(as_list(s["Action"])), s["Resource"]) for s in statements}
+        return granted
 
     def test_least_privilege(self):
         self.assertEqual(
@@ -1278,6 +1287,9 @@ class Consent(unittest.TestCase):
                 "ConsentTableItems": ({"dynamodb:PutItem"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
                 "DeadLetter": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["ConsentDeadLetterQueue", "Arn"]}),
                 "OwnLogGroup": (LOG_ACTIONS, {"Fn::GetAtt": ["ConsentLogGroup", "Arn"]}),
+                "ReadConsentBeforeChange (fan-out)": ({"dynamodb:Query"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
+                "PublishConsentChanged (fan-out)": (
+                    {"events:PutEvents"}, RES["FanOutPipe"]["Properties"]["Target"]),
             },
         )
         self.assertEqual(
@@ -1322,6 +1334,17 @@ class Consent(unittest.TestCase):
                                 "100 * FILL(complained, 0) / delivered, 0)"},
                     "a percentage, only above the minimum volume",
                 )
+
+    def test_consent_changed_goes_to_the_fan_out_bus_only_when_fan_out_is_on(self):
+        env = RES["ConsentFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(
+            env["EVENT_BUS_NAME"],
+            {"Fn::If": ["FanOutOn", {"Fn::If": ["CreateEventBus", {"Ref": "EventBus"}, {"Ref": "EventBusName"}]},
+                        NO_VALUE]},
+        )
+        changes = (REPO / "crates" / "consent-fn" / "src" / "changes.rs").read_text()
+        self.assertIn('SOURCE: &str = "marketing-webhooks.consent"', changes)
+        self.assertIn('DETAIL_TYPE: &str = "consent.changed"', changes)
 
     def test_same_alarms_as_the_webhook_functions_plus_dead_letters_and_lag(self):
         for fn in CONSENT_FUNCTIONS:

@@ -8,6 +8,7 @@
 //! requests carry a placeholder one. On AWS the event source mapping reads
 //! the stream; nothing here is used there.
 
+use crate::changes::Changes;
 use crate::metrics::Tally;
 use crate::stream::handle_batch;
 use crate::table::ConsentTable;
@@ -145,10 +146,14 @@ impl Follower {
                     break;
                 }
                 pass.records += records.len();
-                let response =
-                    handle_batch(table, &json!({ "Records": records }), &mut Tally::default())
-                        .await
-                        .map_err(|e| FollowError(e.to_string()))?;
+                let response = handle_batch(
+                    table,
+                    &json!({ "Records": records }),
+                    &mut Tally::default(),
+                    &Changes::off(),
+                )
+                .await
+                .map_err(|e| FollowError(e.to_string()))?;
                 pass.failed += response.batch_item_failures.len();
             }
         }

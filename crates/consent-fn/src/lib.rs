@@ -4,6 +4,7 @@
 //! The binaries `consent` (stream) and `consent-lookup` (HTTP) and the CLI's
 //! consent verbs all go through here.
 
+pub mod changes;
 pub mod export;
 pub mod follow;
 pub mod image;

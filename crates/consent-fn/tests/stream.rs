@@ -87,13 +87,23 @@ async fn a_bad_record_is_reported_alone_and_redelivered_or_late_events_change_no
     );
     let batch = json!({"Records": [unsubscribe, malformed, unreadable, earlier_resubscribe]});
 
-    let first = stream::handle_batch(&table, &batch, &mut Default::default())
-        .await
-        .unwrap();
+    let first = stream::handle_batch(
+        &table,
+        &batch,
+        &mut Default::default(),
+        &consent_fn::changes::Changes::off(),
+    )
+    .await
+    .unwrap();
     assert_eq!(failures(&first), ["2", "3"], "only the bad records fail");
-    let again = stream::handle_batch(&table, &batch, &mut Default::default())
-        .await
-        .unwrap();
+    let again = stream::handle_batch(
+        &table,
+        &batch,
+        &mut Default::default(),
+        &consent_fn::changes::Changes::off(),
+    )
+    .await
+    .unwrap();
     assert_eq!(failures(&again), ["2", "3"]);
 
     let (consent, facts) = lookup::look_up(&table, "email#ann@example.com", &Settings::default())
@@ -133,9 +143,14 @@ async fn a_contact_id_s_opt_out_reaches_the_address_an_event_linked_to_it() {
     opened["contact_id"] = json!({"S": "42"});
     let batch = json!({"Records": [record(1, by_id), record(2, opened)]});
     assert!(failures(
-        &stream::handle_batch(&table, &batch, &mut Default::default())
-            .await
-            .unwrap()
+        &stream::handle_batch(
+            &table,
+            &batch,
+            &mut Default::default(),
+            &consent_fn::changes::Changes::off()
+        )
+        .await
+        .unwrap()
     )
     .is_empty());
 
@@ -159,11 +174,14 @@ async fn a_payload_that_is_not_a_batch_fails_the_invocation() {
             .build(),
     );
     let table = ConsentTable::new(client, "unused");
-    assert!(
-        stream::handle_batch(&table, &json!({"hello": 1}), &mut Default::default())
-            .await
-            .is_err()
-    );
+    assert!(stream::handle_batch(
+        &table,
+        &json!({"hello": 1}),
+        &mut Default::default(),
+        &consent_fn::changes::Changes::off()
+    )
+    .await
+    .is_err());
 }
 
 /// `GET /consent?<query>` as API Gateway (HTTP API, payload 2.0) hands it over.
@@ -202,9 +220,14 @@ async fn the_http_lookup_answers_the_json_object_of_the_cli() {
         ),
     );
     let mut tally = consent_fn::metrics::Tally::default();
-    stream::handle_batch(&table, &json!({"Records": [complaint]}), &mut tally)
-        .await
-        .unwrap();
+    stream::handle_batch(
+        &table,
+        &json!({"Records": [complaint]}),
+        &mut tally,
+        &consent_fn::changes::Changes::off(),
+    )
+    .await
+    .unwrap();
     let metrics: Value = serde_json::from_str(&tally.lines(0)[0]).unwrap();
     assert_eq!(
         (&metrics["provider"], &metrics["Complained"]),
@@ -242,4 +265,72 @@ async fn the_http_lookup_answers_the_json_object_of_the_cli() {
     )
     .await;
     assert_eq!(unavailable.status(), 503);
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn each_verdict_change_is_published_once_and_a_redelivery_publishes_nothing() {
+    let table = fresh_table().await;
+    let changes = consent_fn::changes::Changes::recorded(Settings::default());
+    let email = "eve@example.com";
+    let unsubscribe = record(
+        1,
+        stored(
+            "u1",
+            "sendpulse",
+            "contact.unsubscribed",
+            "2026-03-02T10:00:00.000Z",
+            email,
+        ),
+    );
+    let subscribe = record(
+        2,
+        stored(
+            "s1",
+            "flashy",
+            "contact.subscribed",
+            "2026-03-03T10:00:00.000Z",
+            email,
+        ),
+    );
+    let resubscribe = record(
+        3,
+        stored(
+            "r1",
+            "egoi",
+            "contact.resubscribed",
+            "2026-03-04T10:00:00.000Z",
+            email,
+        ),
+    );
+    let batch = json!({"Records": [unsubscribe, subscribe, resubscribe]});
+    let mut tally = Default::default();
+    stream::handle_batch(&table, &batch, &mut tally, &changes)
+        .await
+        .unwrap();
+    stream::handle_batch(&table, &batch, &mut tally, &changes)
+        .await
+        .unwrap();
+
+    let published = changes.published();
+    let steps: Vec<(&str, &str, &str)> = published
+        .iter()
+        .map(|d| {
+            (
+                d["event_id"].as_str().unwrap(),
+                d["previous"]["email"]["verdict"].as_str().unwrap(),
+                d["channels"]["email"]["verdict"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("u1", "unknown", "suppressed"),
+            ("r1", "suppressed", "allowed")
+        ],
+        "a plain subscribe changes nothing; the redelivered batch publishes nothing"
+    );
+    assert_eq!(published[0]["subject"], "email#eve@example.com");
+    assert_eq!(published[0]["channels"]["email"]["reason"], "unsubscribed");
 }
