@@ -7,8 +7,8 @@ SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 # One binary per provider, named after it: the rows of the template's
-# Providers mapping (infra/local/providers.sh).
-BINARIES := $(shell infra/local/providers.sh)
+# Providers mapping (infra/local/providers.sh); then the consent view's two.
+BINARIES := $(shell infra/local/providers.sh) consent consent-lookup
 LOCAL := infra/local
 # SAM CLI, pinned: `make deploy` and the packaging checks of `make lint-infra`.
 SAM := $(VENV)/bin/sam

@@ -42,6 +42,7 @@ SAMCONFIG = INFRA / "samconfig.toml"
 LOOPS = [
     ("Resources", "Fn::ForEach::Providers"),
     ("Resources", "Fn::ForEach::Functions"),
+    ("Resources", "Fn::ForEach::ComplaintRateAlarms"),
     ("Outputs", "Fn::ForEach::WebhookUrls"),
 ]
 TABLE_ACTIONS = {
@@ -55,6 +56,12 @@ SECRET_ENV_VARS = {"WEBHOOK_TOKENS", "RESPONSE_BODY"}
 DYNAMIC_SECRET = re.compile(r"^\{\{resolve:secretsmanager:(?:[^{}$]|\$\{[A-Za-z0-9:._-]+\})+\}\}$")
 NO_VALUE = {"Ref": "AWS::NoValue"}
 ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
+# The consent view's resources (Consent tests below); the webhook checks leave them out.
+CONSENT_FUNCTIONS = {"ConsentFunction", "ConsentLookupFunction"}
+CONSENT_ROLES = {"ConsentRole", "ConsentLookupRole"}
+CONSENT_ALARMS = {"ConsentErrorsAlarm", "ConsentThrottlesAlarm", "ConsentLookupErrorsAlarm",
+                  "ConsentLookupThrottlesAlarm", "ConsentDeadLetterAlarm", "ConsentIteratorAgeAlarm"}
+CONSENT_BINARIES = {"ConsentFunction": "consent", "ConsentLookupFunction": "consent-lookup"}
 
 
 def logical(provider: str) -> str:
@@ -205,6 +212,10 @@ RAW = load_source()  # as written, with the loops
 # The providers: the Providers mapping's rows, in order (the registry's order:
 # crates/normalize/tests/registry.rs checks that they agree).
 PROVIDERS = [row["Name"] for row in RAW["Mappings"]["Providers"].values()]
+# The deliverability guard: two complaint-rate alarms per provider.
+COMPLAINT_RATE_ALARMS = {f"{p.capitalize()}{a}" for p in PROVIDERS for a in ("ComplaintRateWarnAlarm", "ComplaintRateAlarm")}
+CONSENT = CONSENT_FUNCTIONS | CONSENT_ROLES | CONSENT_ALARMS | COMPLAINT_RATE_ALARMS | {
+    "ConsentTable", "ConsentDeadLetterQueue", "ConsentLogGroup", "ConsentLookupLogGroup"}
 SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
 RES = SOURCE["Resources"]
@@ -226,7 +237,7 @@ class Functions(unittest.TestCase):
     def test_exactly_one_function_per_provider(self):
         """GIVEN the template WHEN listing functions THEN there is one per provider, named after its binary."""
         functions = resources_of_type(RES, "AWS::Serverless::Function")
-        self.assertEqual(set(functions), {f"{logical(p)}Function" for p in PROVIDERS})
+        self.assertEqual(set(functions) - CONSENT_FUNCTIONS, {f"{logical(p)}Function" for p in PROVIDERS})
         for p in PROVIDERS:
             self.assertEqual(
                 RES[f"{logical(p)}Function"]["Properties"]["FunctionName"],
@@ -303,7 +314,7 @@ class Routes(unittest.TestCase):
         apis = resources_of_type(CFN_RES, "AWS::ApiGatewayV2::Api")
         self.assertEqual(set(apis), {"WebhookApi"})
         paths = apis["WebhookApi"]["Properties"]["Body"]["paths"]
-        self.assertEqual(set(paths), {f"/webhooks/{p}" for p in PROVIDERS})
+        self.assertEqual(set(paths) - {"/consent"}, {f"/webhooks/{p}" for p in PROVIDERS})
         for p in PROVIDERS:
             ops = paths[f"/webhooks/{p}"]
             self.assertEqual(set(ops), {"post", "get", "head"}, p)
@@ -379,7 +390,7 @@ class Table(unittest.TestCase):
         self.assertEqual(self.table["UpdateReplacePolicy"], "Retain")
 
     def test_one_table(self):
-        self.assertEqual(set(resources_of_type(CFN_RES, "AWS::DynamoDB::Table")), {"EventsTable"})
+        self.assertEqual(set(resources_of_type(CFN_RES, "AWS::DynamoDB::Table")), {"EventsTable", "ConsentTable"})
 
 
 class LeastPrivilege(unittest.TestCase):
@@ -396,6 +407,7 @@ class LeastPrivilege(unittest.TestCase):
         expected |= {"FanOutPipeRole": "AWS::IAM::Role", "FanOutEnrichmentRole": "AWS::IAM::Role"}
         # And the three of the optional analytics (Analytics tests below).
         expected |= {f"Analytics{r}Role": "AWS::IAM::Role" for r in ("Delivery", "Rows", "Pipe")}
+        expected |= {role: "AWS::IAM::Role" for role in CONSENT_ROLES}
         self.assertEqual(iam, expected)
 
     def test_role_may_only_touch_items_of_the_table_and_its_own_logs(self):
@@ -567,7 +579,7 @@ class Observability(unittest.TestCase):
         throttles, truncated, fan-out and analytics dead letters. Only a silent provider treats no
         data as breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 5)
+        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 5 + len(CONSENT_ALARMS) + len(COMPLAINT_RATE_ALARMS))
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -585,6 +597,9 @@ class Observability(unittest.TestCase):
 METRICS_RS = REPO / "crates" / "ingest" / "src" / "metrics.rs"
 EMF_METRICS = dict(re.findall(r'\("([A-Za-z0-9]+)", "(Count|Milliseconds)"\)', METRICS_RS.read_text()))
 NAMESPACE = "MarketingWebhooks"
+# The consent function's deliverability metrics (crates/consent-fn/src/metrics.rs).
+CONSENT_METRICS_RS = REPO / "crates" / "consent-fn" / "src" / "metrics.rs"
+CONSENT_EMF_METRICS = dict(re.findall(r'\("([A-Za-z0-9]+)", "(Count)"\)', CONSENT_METRICS_RS.read_text()))
 
 
 def provider_dim(p: str) -> list:
@@ -606,7 +621,8 @@ def alarm_metrics(alarm: dict) -> list:
         return [{"Namespace": props["Namespace"], "MetricName": props["MetricName"], "Dimensions": props["Dimensions"]}]
     out = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
     for m in props.get("Metrics", []):
-        query = INSIGHTS.match(m.get("Expression", ""))
+        expression = m.get("Expression", "")
+        query = INSIGHTS.match(expression) if isinstance(expression, str) else None
         if query:
             out.append({"Namespace": query[2], "MetricName": query[1], "Dimensions": EVERY_PROVIDER})
     return out
@@ -656,7 +672,7 @@ class Metrics(unittest.TestCase):
         used += [(name, dims) for ns, name, dims, _, _ in dashboard_metrics() if ns == NAMESPACE]
         self.assertTrue(used)
         for name, dims in used:
-            self.assertIn(name, EMF_METRICS)
+            self.assertIn(name, EMF_METRICS | CONSENT_EMF_METRICS)
             names = [d["Name"] for d in dims] if isinstance(dims, list) else list(dims)
             self.assertEqual(names, ["provider"], name)
 
@@ -864,10 +880,10 @@ class FanOut(unittest.TestCase):
         unconditioned = {k for k, v in RES.items() if "Condition" not in v}
         self.assertFalse(unconditioned & FAN_OUT)
 
-    def test_table_stream_of_new_images_only_when_on(self):
+    def test_table_stream_of_new_images(self):
+        """The stream is always on: the consent function reads it; the pipe only with fan-out."""
         spec = RES["EventsTable"]["Properties"]["StreamSpecification"]
-        self.assertEqual(spec, {"Fn::If": ["TableStreamOn", {"StreamViewType": "NEW_IMAGE"}, NO_VALUE]})
-        self.assertIn({"Condition": "FanOutOn"}, RAW["Conditions"]["TableStreamOn"]["Fn::Or"])
+        self.assertEqual(spec, {"StreamViewType": "NEW_IMAGE"})
 
     def test_pipe_reads_the_stream_keeps_inserts_and_targets_the_bus(self):
         pipe = RES["FanOutPipe"]["Properties"]
@@ -1051,7 +1067,6 @@ class Analytics(unittest.TestCase):
             self.assertEqual(RES[name].get("Condition"), "AnalyticsEnabled", name)
         for name in ANALYTICS_OUTPUTS:
             self.assertEqual(SOURCE["Outputs"][name]["Condition"], "AnalyticsEnabled", name)
-        self.assertIn({"Condition": "AnalyticsEnabled"}, RAW["Conditions"]["TableStreamOn"]["Fn::Or"])
 
     def test_glue_columns_are_the_stored_items_attributes_with_their_types(self):
         """GIVEN the stored item of docs/design.md THEN the Glue table has exactly its attributes
@@ -1223,13 +1238,14 @@ class Loops(unittest.TestCase):
         per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
                         "SilentAlarm", "UnmappedAlarm", "DurationAlarm"]
         shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
-                  "TruncatedAlarm", "Dashboard"} | FAN_OUT | ANALYTICS
+                  "TruncatedAlarm", "Dashboard"} | FAN_OUT | ANALYTICS | CONSENT
         self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
         self.assertEqual(
             set(SOURCE["Outputs"]),
             {f"{logical(p)}WebhookUrl" for p in PROVIDERS}
             | {"EventsTableName", "WebhookTokenSecretPrefix", "DashboardUrl", "EventBusArn", "FanOutDeadLetterQueueUrl"}
-            | ANALYTICS_OUTPUTS,
+            | ANALYTICS_OUTPUTS
+            | {"ConsentTableName", "ConsentLookupUrl"},
         )
 
     def test_sam_cli_expands_the_loops_the_same_way(self):
@@ -1326,6 +1342,9 @@ class Packaging(unittest.TestCase):
         for p in PROVIDERS:
             (self.tmp / "target" / "lambda" / p).mkdir(parents=True)
             (self.tmp / "target" / "lambda" / p / "bootstrap").write_text(f"the {p} binary\n")
+        for b in CONSENT_BINARIES.values():
+            (self.tmp / "target" / "lambda" / b).mkdir(parents=True)
+            (self.tmp / "target" / "lambda" / b / "bootstrap").write_text(f"the {b} binary\n")
 
     def tearDown(self):
         import shutil
@@ -1336,7 +1355,7 @@ class Packaging(unittest.TestCase):
     def assert_each_function_ships_its_own_binary(self, uploads: dict, template: Path):
         self.assertEqual(
             sorted(members.get("bootstrap") for members in uploads.values()),
-            sorted(f"the {p} binary\n" for p in PROVIDERS),
+            sorted(f"the {p} binary\n" for p in [*PROVIDERS, *CONSENT_BINARIES.values()]),
         )
         # What CloudFormation receives, expanded and translated: each function's code is
         # the zip holding its own binary.
@@ -1398,6 +1417,169 @@ class Outputs(unittest.TestCase):
             )
             self.assertNotIn("token", json.dumps(value).lower())
         self.assertEqual(outputs["EventsTableName"]["Value"], {"Ref": "EventsTable"})
+
+
+# The consent types of the fold (crates/consent/src/fact.rs, CONSENT_TYPES).
+FACT_RS = REPO / "crates" / "consent" / "src" / "fact.rs"
+CONSENT_TYPES = re.findall(
+    r'"([a-z_]+\.[a-z_]+)"', re.search(r"CONSENT_TYPES: &\[&str\] = &\[(.*?)\];", FACT_RS.read_text(), re.S).group(1)
+)
+
+
+class Consent(unittest.TestCase):
+    """The consent view (docs/consent.md): its table, the stream function and the lookup."""
+
+    def test_table_one_item_per_subject_and_fact(self):
+        props = RES["ConsentTable"]["Properties"]
+        self.assertEqual(props["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(
+            props["KeySchema"],
+            [{"AttributeName": "subject", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        )
+        self.assertEqual(RES["ConsentTable"]["DeletionPolicy"], "Retain")
+        self.assertTrue(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"])
+        self.assertTrue(props["SSESpecification"]["SSEEnabled"])
+
+    def test_functions_are_the_workspace_binaries(self):
+        manifest = tomllib.loads((REPO / "crates" / "consent-fn" / "Cargo.toml").read_text())
+        bins = {b["name"] for b in manifest["bin"]}
+        for logical_id, binary in CONSENT_BINARIES.items():
+            props = RES[logical_id]["Properties"]
+            self.assertIn(binary, bins)
+            self.assertEqual(props["CodeUri"], f"../target/lambda/{binary}/")
+            self.assertEqual(props["Environment"]["Variables"]["CONSENT_TABLE_NAME"], {"Ref": "ConsentTable"})
+            self.assertEqual(props["FunctionName"], {"Fn::Sub": f"${{AWS::StackName}}-{binary}"})
+
+    def test_stream_mapping_filtered_to_consent_types_with_partial_failures_and_a_dead_letter(self):
+        mappings = resources_of_type(CFN_RES, "AWS::Lambda::EventSourceMapping")
+        self.assertEqual(len(mappings), 1)
+        m = next(iter(mappings.values()))["Properties"]
+        self.assertEqual(m["FunctionName"], {"Ref": "ConsentFunction"})
+        self.assertEqual(m["EventSourceArn"], {"Fn::GetAtt": ["EventsTable", "StreamArn"]})
+        self.assertEqual(m["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertTrue(m["BisectBatchOnFunctionError"])
+        self.assertGreater(m["MaximumRetryAttempts"], 0)
+        self.assertEqual(
+            m["DestinationConfig"]["OnFailure"]["Destination"], {"Fn::GetAtt": ["ConsentDeadLetterQueue", "Arn"]}
+        )
+        patterns = [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]]
+        sends = [p for p in patterns if "provider" in p["dynamodb"]["NewImage"]]
+        self.assertEqual(sends, [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {
+            "provider": {"S": ["egoi", "enkod", "supersend"]}, "event_type": {"S": ["email.sent"]}}}}],
+            "the sends of the providers that report no deliveries, for the complaint rate")
+        by_type = [p for p in patterns if "event_type" in p["dynamodb"]["NewImage"] and p not in sends]
+        self.assertEqual(len(by_type), 1)
+        self.assertEqual(by_type[0]["dynamodb"]["NewImage"]["event_type"]["S"], CONSENT_TYPES)
+        self.assertEqual(by_type[0]["eventName"], ["INSERT", "MODIFY"], "a reprocessed item retyped to consent counts")
+        links = [p for p in patterns if "contact_id" in p["dynamodb"]["NewImage"]]
+        self.assertEqual({tuple(sorted(p["dynamodb"]["NewImage"])) for p in links},
+                         {("contact_id", "email"), ("contact_id", "phone")})
+        # A pattern that matched a record with no event type would let every event in.
+        self.assertEqual(len(patterns), len(by_type) + len(links) + len(sends))
+
+    def _granted(self, role: str) -> dict:
+        props = RES[role]["Properties"]
+        self.assertNotIn("ManagedPolicyArns", props)
+        self.assertEqual(len(props["Policies"]), 1)
+        statements = props["Policies"][0]["PolicyDocument"]["Statement"]
+        # A statement under `!If [FanOutOn, ...]` is granted only with fan-out: kept as "<Sid> (fan-out)".
+        granted = {}
+        for s in statements:
+            suffix = ""
+            if "Fn::If" in s:
+                condition, s, otherwise = s["Fn::If"]
+                self.assertEqual((condition, otherwise), ("FanOutOn", NO_VALUE))
+                suffix = " (fan-out)"
+            self.assertEqual(s["Effect"], "Allow")
+            granted[s["Sid"] + suffix] = (set(as_list(s["Action"])), s["Resource"])
+        for leaf in string_leaves(props):
+            self.assertNotIn("*", leaf, role)
+        return granted
+
+    def test_least_privilege(self):
+        self.assertEqual(
+            self._granted("ConsentRole"),
+            {
+                "ReadEventsStream": (
+                    {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                     "dynamodb:ListStreams"},
+                    {"Fn::GetAtt": ["EventsTable", "StreamArn"]},
+                ),
+                "ConsentTableItems": ({"dynamodb:PutItem"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
+                "DeadLetter": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["ConsentDeadLetterQueue", "Arn"]}),
+                "OwnLogGroup": (LOG_ACTIONS, {"Fn::GetAtt": ["ConsentLogGroup", "Arn"]}),
+                "ReadConsentBeforeChange (fan-out)": ({"dynamodb:Query"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
+                "PublishConsentChanged (fan-out)": (
+                    {"events:PutEvents"}, RES["FanOutPipe"]["Properties"]["Target"]),
+            },
+        )
+        self.assertEqual(
+            self._granted("ConsentLookupRole"),
+            {
+                "ConsentTableReads": ({"dynamodb:Query"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
+                "OwnLogGroup": (LOG_ACTIONS, {"Fn::GetAtt": ["ConsentLookupLogGroup", "Arn"]}),
+            },
+        )
+        for fn, role in (("ConsentFunction", "ConsentRole"), ("ConsentLookupFunction", "ConsentLookupRole")):
+            self.assertEqual(RES[fn]["Properties"]["Role"], {"Fn::GetAtt": [role, "Arn"]})
+            self.assertNotIn("Policies", RES[fn]["Properties"])
+
+    def test_lookup_is_a_get_route_behind_iam_and_the_webhooks_stay_open(self):
+        body = CFN_RES["WebhookApi"]["Properties"]["Body"]
+        consent = body["paths"]["/consent"]
+        self.assertEqual(set(consent), {"get"})
+        self.assertEqual(consent["get"]["security"], [{"AWS_IAM": []}])
+        self.assertIn("ConsentLookupFunction", json.dumps(consent["get"]["x-amazon-apigateway-integration"]["uri"]))
+        self.assertEqual(body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"], "awsSigv4")
+        for p in PROVIDERS:
+            for op in body["paths"][f"/webhooks/{p}"].values():
+                self.assertNotIn("security", op, p)
+
+    def test_complaint_rate_alarms_per_provider_warn_at_0_1_and_alarm_at_0_3_percent(self):
+        self.assertEqual(set(CONSENT_EMF_METRICS), {"Delivered", "Complained", "HardBounced"})
+        for p in PROVIDERS:
+            for suffix, threshold in (("ComplaintRateWarnAlarm", 0.1), ("ComplaintRateAlarm", 0.3)):
+                alarm = RES[f"{logical(p)}{suffix}"]["Properties"]
+                self.assertEqual(alarm["Threshold"], threshold, p)
+                self.assertEqual(alarm["ComparisonOperator"], "GreaterThanThreshold")
+                stats = {m["Id"]: m for m in alarm["Metrics"]}
+                for metric_id, name in (("complained", "Complained"), ("delivered", "Delivered")):
+                    stat = stats[metric_id]["MetricStat"]
+                    self.assertEqual(stat["Metric"]["MetricName"], name)
+                    self.assertEqual(stat["Metric"]["Dimensions"], provider_dim(p))
+                    self.assertEqual((stat["Period"], stat["Stat"]), (86400, "Sum"), "over 24 hours")
+                expression = stats["rate"]["Expression"]
+                self.assertEqual(
+                    expression,
+                    {"Fn::Sub": "IF(FILL(delivered, 0) >= ${ComplaintRateMinimumDelivered}, "
+                                "100 * FILL(complained, 0) / delivered, 0)"},
+                    "a percentage, only above the minimum volume",
+                )
+
+    def test_consent_changed_goes_to_the_fan_out_bus_only_when_fan_out_is_on(self):
+        env = RES["ConsentFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(
+            env["EVENT_BUS_NAME"],
+            {"Fn::If": ["FanOutOn", {"Fn::If": ["CreateEventBus", {"Ref": "EventBus"}, {"Ref": "EventBusName"}]},
+                        NO_VALUE]},
+        )
+        changes = (REPO / "crates" / "consent-fn" / "src" / "changes.rs").read_text()
+        self.assertIn('SOURCE: &str = "marketing-webhooks.consent"', changes)
+        self.assertIn('DETAIL_TYPE: &str = "consent.changed"', changes)
+
+    def test_same_alarms_as_the_webhook_functions_plus_dead_letters_and_lag(self):
+        for fn in CONSENT_FUNCTIONS:
+            watched = {
+                a["Properties"]["MetricName"]
+                for a in resources_of_type(RES, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"].get("Dimensions") == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+            }
+            self.assertLessEqual({"Errors", "Throttles"}, watched, fn)
+        self.assertEqual(RES["ConsentIteratorAgeAlarm"]["Properties"]["MetricName"], "IteratorAge")
+        self.assertEqual(
+            RES["ConsentDeadLetterAlarm"]["Properties"]["Dimensions"],
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ConsentDeadLetterQueue", "QueueName"]}}],
+        )
 
 
 class Lint(unittest.TestCase):

@@ -56,6 +56,11 @@ enum Command {
     /// Write every event (without raw) as JSON Lines files partitioned by
     /// provider and day, for the SQL in analytics/ (docs/analytics.md).
     Export(export::Args),
+    /// A person's consent per channel across providers (the consent view),
+    /// and its upkeep: clear, rebuild, follow.
+    Consent(commands::consent::Args),
+    /// The suppression list: every suppressed address and channel, to import.
+    Suppressed(commands::suppressed::Args),
 }
 
 async fn run(cli: Cli) -> Result<(), Fail> {
@@ -69,6 +74,8 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Reprocess(args) => reprocess::run(&Ctx::connect(g).await?, args).await,
         Command::Send(args) => send::run(args).await,
         Command::Export(args) => export::run(&Ctx::connect(g).await?, args).await,
+        Command::Consent(args) => commands::consent::run(&Ctx::connect(g).await?, g, args).await,
+        Command::Suppressed(args) => commands::suppressed::run(&Ctx::connect(g).await?, args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per command; what they share is here.
 
+pub mod consent;
 pub mod contact;
 pub mod export;
 pub mod quarantine;
@@ -7,6 +8,7 @@ pub mod reprocess;
 pub mod send;
 pub mod show;
 pub mod stats;
+pub mod suppressed;
 pub mod tail;
 
 use crate::error::Fail;
