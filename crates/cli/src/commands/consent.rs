@@ -258,7 +258,7 @@ async fn clear(ctx: &Ctx, args: ClearArgs) -> Result<(), Fail> {
 
 async fn rebuild(ctx: &Ctx, args: RebuildArgs) -> Result<(), Fail> {
     let table = args.table.open(ctx);
-    let summary = rebuild::rebuild(&table, &ctx.table(), |id, why| {
+    let summary = rebuild::rebuild(&table, ctx.table(), |id, why| {
         eprintln!("webhooks: event {id} left out: {why}");
     })
     .await
@@ -279,7 +279,7 @@ async fn follow(ctx: &Ctx, endpoint: Option<&str>, args: FollowArgs) -> Result<(
         ));
     };
     let table = args.table.open(ctx);
-    let mut follower = follow::Follower::new(endpoint, &ctx.table());
+    let mut follower = follow::Follower::new(endpoint, ctx.table());
     loop {
         match follower.pass(&table).await {
             Ok(pass) if pass.records > 0 => {
