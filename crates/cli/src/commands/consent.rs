@@ -26,8 +26,11 @@ pub struct ConsentTableArg {
 }
 
 impl ConsentTableArg {
+    /// The table, with the hash key of forgotten subjects when
+    /// `CONSENT_HASH_KEY` is set (a lookup then finds forgotten people).
     pub fn open(&self, ctx: &Ctx) -> ConsentTable {
         ConsentTable::new(ctx.client().clone(), &self.consent_table)
+            .with_hash_key(consent_fn::erasure::HashKey::from_env())
     }
 }
 
@@ -117,7 +120,7 @@ pub async fn run(ctx: &Ctx, global: &Global, args: Args) -> Result<(), Fail> {
     }
 }
 
-fn subject_of(input: &str) -> Result<String, Fail> {
+pub fn subject_of(input: &str) -> Result<String, Fail> {
     ::consent::normalize_subject(input).ok_or_else(|| {
         Fail::new(format!(
             "{input:?} is not an e-mail address, a phone number, provider:contact_id or a subject"
@@ -125,7 +128,7 @@ fn subject_of(input: &str) -> Result<String, Fail> {
     })
 }
 
-fn table_fail(ctx: &Ctx, e: consent_fn::table::TableError) -> Fail {
+pub fn table_fail(ctx: &Ctx, e: consent_fn::table::TableError) -> Fail {
     Fail::new(format!(
         "{e} (at {}; `make dev` creates the consent table locally)",
         ctx.place
@@ -278,7 +281,11 @@ async fn follow(ctx: &Ctx, endpoint: Option<&str>, args: FollowArgs) -> Result<(
             "follow reads a local DynamoDB's stream: set AWS_ENDPOINT_URL_DYNAMODB (on AWS the consent function reads the stream)",
         ));
     };
-    let table = args.table.open(ctx);
+    let mut table = args.table.open(ctx);
+    // As the consent function does with the same setting (docs/consent.md).
+    if consent_fn::erasure::erase_later_from_env() {
+        table.erase_later_in = Some(ctx.table().to_owned());
+    }
     let mut follower = follow::Follower::new(endpoint, ctx.table());
     loop {
         match follower.pass(&table).await {
