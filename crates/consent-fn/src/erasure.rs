@@ -11,16 +11,20 @@
 //! normalizes it (digits, with the `+` of E.164), or `<provider>#<id>`.
 
 use crate::table::{delete_request, put_request, ConsentTable, Item, TableError};
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
 use consent::{Fact, Subject};
 use events_table::read::{Query, Reader};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The key, locally: `make dev` sets [`DEV_KEY`]. On AWS the functions read
-/// it from the stack's secret (`CONSENT_HASH_KEY_SECRET_ARN`).
+/// The key itself, locally: `make dev` sets [`DEV_KEY`].
 pub const KEY_VAR: &str = "CONSENT_HASH_KEY";
+/// Else the Secrets Manager secret (name or ARN) whose SecretString is the
+/// key: on AWS, the stack's `<stack>/consent-hash-key`, read at start.
+pub const SECRET_VAR: &str = "CONSENT_HASH_KEY_SECRET";
 /// `make dev`'s key. It is in the repository: not a secret.
 pub const DEV_KEY: &str = "marketing-webhooks-dev-consent-hash-key-not-secret";
 /// The setting that lets the consent function delete a forgotten person's
@@ -83,6 +87,34 @@ impl HashKey {
         matches!(kind, "email" | "phone" | "contact")
             .then(|| format!("{FORGOTTEN}{kind}#{}", self.hex(address)))
     }
+}
+
+/// The key from [`KEY_VAR`], else from the secret [`SECRET_VAR`] names;
+/// `Ok(None)` when neither is set.
+pub async fn key_at_start() -> Result<Option<HashKey>, String> {
+    if let Some(key) = HashKey::from_env() {
+        return Ok(Some(key));
+    }
+    let Some(secret) = std::env::var(SECRET_VAR).ok().filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let config = aws_config::load_from_env().await;
+    let answer = aws_sdk_secretsmanager::Client::new(&config)
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "reading the hash key secret {secret}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let key = answer
+        .secret_string()
+        .and_then(|k| HashKey::new(k.as_bytes()))
+        .ok_or_else(|| format!("the hash key secret {secret} holds no SecretString"))?;
+    Ok(Some(key))
 }
 
 /// `ERASE_LATER_EVENTS` is `true` (or `1`).
@@ -337,15 +369,7 @@ pub async fn forget(
     }
     table.write_batch(puts).await?;
 
-    let mut deletes = Vec::new();
-    for id in &plan.event_ids {
-        let delete = DeleteRequest::builder()
-            .key(events_table::attr::EVENT_ID, AttributeValue::S(id.clone()))
-            .build()
-            .map_err(|e| fail("DeleteRequest", e))?;
-        deletes.push(WriteRequest::builder().delete_request(delete).build());
-    }
-    table.write_batch_to(events.table(), deletes).await?;
+    delete_events(&table.client, events.table(), &plan.event_ids).await?;
 
     let mut deletes = Vec::new();
     for (subject, items) in &plan.items {
@@ -402,22 +426,7 @@ pub async fn erase_on_arrival(
     }
     for subject in &subjects {
         if is_forgotten(table, &key, subject).await? {
-            table
-                .client
-                .delete_item()
-                .table_name(events_table)
-                .key(
-                    events_table::attr::EVENT_ID,
-                    AttributeValue::S(fact.event_id.clone()),
-                )
-                .send()
-                .await
-                .map_err(|e| {
-                    fail(
-                        "DeleteItem",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                    )
-                })?;
+            delete_event(&table.client, events_table, &fact.event_id).await?;
             tracing::info!(
                 event_id = fact.event_id,
                 "consent: event of a forgotten person deleted on arrival"
@@ -426,6 +435,43 @@ pub async fn erase_on_arrival(
         }
     }
     Ok(false)
+}
+
+async fn delete_event(client: &Client, events_table: &str, id: &str) -> Result<(), TableError> {
+    client
+        .delete_item()
+        .table_name(events_table)
+        .key(
+            events_table::attr::EVENT_ID,
+            AttributeValue::S(id.to_owned()),
+        )
+        .send()
+        .await
+        .map_err(|e| fail("DeleteItem", DisplayErrorContext(&e)))?;
+    Ok(())
+}
+
+/// One DeleteItem per event, 16 at a time: the consent function's role may
+/// delete events but not write them, which BatchWriteItem would need.
+async fn delete_events(
+    client: &Client,
+    events_table: &str,
+    ids: &BTreeSet<String>,
+) -> Result<(), TableError> {
+    let mut running = tokio::task::JoinSet::new();
+    for id in ids {
+        if running.len() >= 16 {
+            if let Some(done) = running.join_next().await {
+                done.map_err(|e| fail("DeleteItem", e))??;
+            }
+        }
+        let (client, table, id) = (client.clone(), events_table.to_owned(), id.clone());
+        running.spawn(async move { delete_event(&client, &table, &id).await });
+    }
+    while let Some(done) = running.join_next().await {
+        done.map_err(|e| fail("DeleteItem", e))??;
+    }
+    Ok(())
 }
 
 /// Whether `subject` belongs to a forgotten person: its forgotten subject

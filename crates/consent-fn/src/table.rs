@@ -244,15 +244,6 @@ impl ConsentTable {
     /// Puts and deletes in batches of 25 (the rebuild), retrying what
     /// DynamoDB leaves unprocessed.
     pub async fn write_batch(&self, requests: Vec<WriteRequest>) -> Result<(), TableError> {
-        self.write_batch_to(&self.name, requests).await
-    }
-
-    /// [`Self::write_batch`] to another table (erasure deletes events).
-    pub async fn write_batch_to(
-        &self,
-        table: &str,
-        requests: Vec<WriteRequest>,
-    ) -> Result<(), TableError> {
         for chunk in requests.chunks(25) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0u32;
@@ -260,13 +251,13 @@ impl ConsentTable {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(table, pending)
+                    .request_items(&self.name, pending)
                     .send()
                     .await
                     .map_err(|e| fail("BatchWriteItem", e))?;
                 pending = out
                     .unprocessed_items
-                    .and_then(|mut m| m.remove(table))
+                    .and_then(|mut m| m.remove(&self.name))
                     .unwrap_or_default();
                 attempt += 1;
                 if !pending.is_empty() {

@@ -27,10 +27,13 @@ pub struct ConsentTableArg {
 
 impl ConsentTableArg {
     /// The table, with the hash key of forgotten subjects when
-    /// `CONSENT_HASH_KEY` is set (a lookup then finds forgotten people).
-    pub fn open(&self, ctx: &Ctx) -> ConsentTable {
-        ConsentTable::new(ctx.client().clone(), &self.consent_table)
-            .with_hash_key(consent_fn::erasure::HashKey::from_env())
+    /// `CONSENT_HASH_KEY` or `CONSENT_HASH_KEY_SECRET` is set (a lookup
+    /// then finds forgotten people by their old address).
+    pub async fn open(&self, ctx: &Ctx) -> Result<ConsentTable, Fail> {
+        let key = consent_fn::erasure::key_at_start()
+            .await
+            .map_err(Fail::new)?;
+        Ok(ConsentTable::new(ctx.client().clone(), &self.consent_table).with_hash_key(key))
     }
 }
 
@@ -143,7 +146,7 @@ async fn show(
 ) -> Result<(), Fail> {
     let subject = subject_of(input)?;
     let settings = consent_fn::settings_from_env();
-    let (consent, _) = lookup::look_up(&table.open(ctx), &subject, &settings)
+    let (consent, _) = lookup::look_up(&table.open(ctx).await?, &subject, &settings)
         .await
         .map_err(|e| table_fail(ctx, e))?;
     if output.json {
@@ -235,7 +238,7 @@ async fn clear(ctx: &Ctx, args: ClearArgs) -> Result<(), Fail> {
     if args.reason.trim().is_empty() {
         return Err(Fail::new("--reason must say why"));
     }
-    let table = args.table.open(ctx);
+    let table = args.table.open(ctx).await?;
     let settings: Settings = consent_fn::settings_from_env();
     let (consent, _) = lookup::look_up(&table, &subject, &settings)
         .await
@@ -260,7 +263,7 @@ async fn clear(ctx: &Ctx, args: ClearArgs) -> Result<(), Fail> {
 }
 
 async fn rebuild(ctx: &Ctx, args: RebuildArgs) -> Result<(), Fail> {
-    let table = args.table.open(ctx);
+    let table = args.table.open(ctx).await?;
     let summary = rebuild::rebuild(&table, ctx.table(), |id, why| {
         eprintln!("webhooks: event {id} left out: {why}");
     })
@@ -281,7 +284,7 @@ async fn follow(ctx: &Ctx, endpoint: Option<&str>, args: FollowArgs) -> Result<(
             "follow reads a local DynamoDB's stream: set AWS_ENDPOINT_URL_DYNAMODB (on AWS the consent function reads the stream)",
         ));
     };
-    let mut table = args.table.open(ctx);
+    let mut table = args.table.open(ctx).await?;
     // As the consent function does with the same setting (docs/consent.md).
     if consent_fn::erasure::erase_later_from_env() {
         table.erase_later_in = Some(ctx.table().to_owned());

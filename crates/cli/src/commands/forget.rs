@@ -40,14 +40,15 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
             "--reason must give the legal basis or the request",
         ));
     }
-    let key = HashKey::from_env().ok_or_else(|| {
+    let table = args.table.open(ctx).await?;
+    let key: HashKey = table.hash_key.clone().ok_or_else(|| {
         Fail::new(format!(
-            "set {} to the key the consent functions use (on AWS, the stack's secret; `make dev`'s is {:?}, not a secret)",
+            "no hash key: set {} to the stack's secret (<stack>/consent-hash-key), or {} to the key itself (`make dev`'s is {:?}, not a secret)",
+            erasure::SECRET_VAR,
             erasure::KEY_VAR,
             erasure::DEV_KEY
         ))
     })?;
-    let table = args.table.open(ctx).with_hash_key(Some(key.clone()));
     let plan = erasure::plan(&table, &ctx.reader, &key, std::slice::from_ref(&subject))
         .await
         .map_err(|e| table_fail(ctx, e))?;
