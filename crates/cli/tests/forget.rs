@@ -333,4 +333,13 @@ async fn forget_needs_a_reason_and_the_key() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("CONSENT_HASH_KEY"));
+    let out = webhooks(
+        &t,
+        &["forget", ANN, "--reason", "request of Ann@Example.com"],
+        &[],
+    );
+    assert!(
+        !out.status.success(),
+        "the reason is kept: it may not name the address"
+    );
 }

@@ -40,6 +40,13 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
             "--reason must give the legal basis or the request",
         ));
     }
+    // The reason is kept; the address must not be (the record names none).
+    let address = subject.split_once('#').map_or("", |(_, a)| a);
+    if args.reason.to_lowercase().contains(address) {
+        return Err(Fail::new(
+            "--reason must not name the address: it is kept in the erasure record",
+        ));
+    }
     let table = args.table.open(ctx).await?;
     let key: HashKey = table.hash_key.clone().ok_or_else(|| {
         Fail::new(format!(
@@ -98,7 +105,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     }
     let summary = match &record {
         None => format!(
-            "dry run: {} stored events of {} subjects would be deleted; nothing was\n",
+            "dry run: would delete {} stored events of {} subjects; deleted nothing\n",
             plan.events,
             plan.subjects.len()
         ),
