@@ -343,3 +343,14 @@ async fn forget_needs_a_reason_and_the_key() {
         "the reason is kept: it may not name the address"
     );
 }
+
+#[test]
+fn make_dev_uses_the_documented_development_key() {
+    let dev = test_support::read("infra/local/dev.sh");
+    assert!(
+        dev.contains(&format!("CONSENT_HASH_KEY:-{DEV_KEY}")),
+        "dev.sh"
+    );
+    let docs = test_support::read("docs/consent.md");
+    assert!(docs.contains(&format!("`{DEV_KEY}`")), "docs/consent.md");
+}

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use consent::{Fact, Subject};
-use events_table::read::{Query, Reader};
+use events_table::read::{Projection, Query, Reader};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
@@ -281,7 +281,10 @@ pub async fn plan(
         }
         // Facts whose event is gone already (retention) are not counted.
         let stored = events
-            .get_many(&ids.iter().cloned().collect::<Vec<_>>(), None)
+            .get_many(
+                &ids.iter().cloned().collect::<Vec<_>>(),
+                Some(&Projection::of(&[events_table::attr::EVENT_ID])),
+            )
             .await
             .map_err(|e| fail("BatchGetItem", e))?;
         let ids: BTreeSet<String> = ids
