@@ -287,6 +287,11 @@ async fn follow(ctx: &Ctx, endpoint: Option<&str>, args: FollowArgs) -> Result<(
     let mut table = args.table.open(ctx).await?;
     // As the consent function does with the same setting (docs/consent.md).
     if consent_fn::erasure::erase_later_from_env() {
+        if table.hash_key.is_none() {
+            return Err(Fail::new(
+                "ERASE_LATER_EVENTS=true needs the erasure hash key (CONSENT_HASH_KEY or CONSENT_HASH_KEY_SECRET)",
+            ));
+        }
         table.erase_later_in = Some(ctx.table().to_owned());
     }
     let mut follower = follow::Follower::new(endpoint, ctx.table());
