@@ -215,7 +215,7 @@ PROVIDERS = [row["Name"] for row in RAW["Mappings"]["Providers"].values()]
 # The deliverability guard: two complaint-rate alarms per provider.
 COMPLAINT_RATE_ALARMS = {f"{p.capitalize()}{a}" for p in PROVIDERS for a in ("ComplaintRateWarnAlarm", "ComplaintRateAlarm")}
 CONSENT = CONSENT_FUNCTIONS | CONSENT_ROLES | CONSENT_ALARMS | COMPLAINT_RATE_ALARMS | {
-    "ConsentTable", "ConsentDeadLetterQueue", "ConsentLogGroup", "ConsentLookupLogGroup"}
+    "ConsentTable", "ConsentDeadLetterQueue", "ConsentLogGroup", "ConsentLookupLogGroup", "ConsentHashKeySecret"}
 SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
 RES = SOURCE["Resources"]
@@ -1248,7 +1248,7 @@ class Loops(unittest.TestCase):
             {f"{logical(p)}WebhookUrl" for p in PROVIDERS}
             | {"EventsTableName", "WebhookTokenSecretPrefix", "DashboardUrl", "EventBusArn", "FanOutDeadLetterQueueUrl"}
             | ANALYTICS_OUTPUTS
-            | {"ConsentTableName", "ConsentLookupUrl"},
+            | {"ConsentTableName", "ConsentLookupUrl", "ConsentHashKeySecretName"},
         )
 
     def test_sam_cli_expands_the_loops_the_same_way(self):
@@ -1465,7 +1465,11 @@ class Consent(unittest.TestCase):
         self.assertEqual(
             m["DestinationConfig"]["OnFailure"]["Destination"], {"Fn::GetAtt": ["ConsentDeadLetterQueue", "Arn"]}
         )
-        patterns = [json.loads(f["Pattern"]) for f in m["FilterCriteria"]["Filters"]]
+        filters = m["FilterCriteria"]["Filters"]
+        # With EraseLaterEvents only: every new event (a forgotten person's is deleted whatever its type).
+        erase_later = [f for f in filters if "Fn::If" in f]
+        self.assertEqual(erase_later, [{"Fn::If": ["EraseLaterOn", {"Pattern": '{"eventName":["INSERT"]}'}, NO_VALUE]}])
+        patterns = [json.loads(f["Pattern"]) for f in filters if "Fn::If" not in f]
         sends = [p for p in patterns if "provider" in p["dynamodb"]["NewImage"]]
         self.assertEqual(sends, [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {
             "provider": {"S": ["egoi", "enkod", "supersend"]}, "event_type": {"S": ["email.sent"]}}}}],
@@ -1485,14 +1489,16 @@ class Consent(unittest.TestCase):
         self.assertNotIn("ManagedPolicyArns", props)
         self.assertEqual(len(props["Policies"]), 1)
         statements = props["Policies"][0]["PolicyDocument"]["Statement"]
-        # A statement under `!If [FanOutOn, ...]` is granted only with fan-out: kept as "<Sid> (fan-out)".
+        # A statement under `!If [FanOutOn, ...]` is granted only with fan-out: kept as "<Sid> (fan-out)";
+        # one under `!If [EraseLaterOn, ...]` as "<Sid> (erase later)".
         granted = {}
         for s in statements:
             suffix = ""
             if "Fn::If" in s:
                 condition, s, otherwise = s["Fn::If"]
-                self.assertEqual((condition, otherwise), ("FanOutOn", NO_VALUE))
-                suffix = " (fan-out)"
+                self.assertIn(condition, ("FanOutOn", "EraseLaterOn"))
+                self.assertEqual(otherwise, NO_VALUE)
+                suffix = {"FanOutOn": " (fan-out)", "EraseLaterOn": " (erase later)"}[condition]
             self.assertEqual(s["Effect"], "Allow")
             granted[s["Sid"] + suffix] = (set(as_list(s["Action"])), s["Resource"])
         for leaf in string_leaves(props):
@@ -1514,6 +1520,13 @@ class Consent(unittest.TestCase):
                 "ReadConsentBeforeChange (fan-out)": ({"dynamodb:Query"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
                 "PublishConsentChanged (fan-out)": (
                     {"events:PutEvents"}, RES["FanOutPipe"]["Properties"]["Target"]),
+                "ReadHashKey": ({"secretsmanager:GetSecretValue"}, {"Ref": "ConsentHashKeySecret"}),
+                "EraseConsentRecords (erase later)": (
+                    {"dynamodb:Query", "dynamodb:BatchWriteItem"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
+                "FindEventsOfPerson (erase later)": (
+                    {"dynamodb:Query"}, {"Fn::Sub": "${EventsTable.Arn}/index/by_contact"}),
+                "DeleteEventsOfPerson (erase later)": (
+                    {"dynamodb:BatchGetItem", "dynamodb:DeleteItem"}, {"Fn::GetAtt": ["EventsTable", "Arn"]}),
             },
         )
         self.assertEqual(
@@ -1521,6 +1534,7 @@ class Consent(unittest.TestCase):
             {
                 "ConsentTableReads": ({"dynamodb:Query"}, {"Fn::GetAtt": ["ConsentTable", "Arn"]}),
                 "OwnLogGroup": (LOG_ACTIONS, {"Fn::GetAtt": ["ConsentLookupLogGroup", "Arn"]}),
+                "ReadHashKey": ({"secretsmanager:GetSecretValue"}, {"Ref": "ConsentHashKeySecret"}),
             },
         )
         for fn, role in (("ConsentFunction", "ConsentRole"), ("ConsentLookupFunction", "ConsentLookupRole")):
@@ -1558,6 +1572,26 @@ class Consent(unittest.TestCase):
                                 "100 * FILL(complained, 0) / delivered, 0)"},
                     "a percentage, only above the minimum volume",
                 )
+
+    def test_the_erasure_hash_key_is_a_kept_generated_secret_read_at_start(self):
+        secret = RES["ConsentHashKeySecret"]
+        self.assertEqual(secret["Type"], "AWS::SecretsManager::Secret")
+        self.assertEqual((secret["DeletionPolicy"], secret["UpdateReplacePolicy"]), ("Retain", "Retain"),
+                         "a forgotten person is found only by this key, as long as the consent table lives")
+        self.assertNotIn("SecretString", secret["Properties"])
+        self.assertEqual(secret["Properties"]["Name"], {"Fn::Sub": "${AWS::StackName}/consent-hash-key"})
+        for fn in CONSENT_FUNCTIONS:
+            env = RES[fn]["Properties"]["Environment"]["Variables"]
+            self.assertEqual(env["CONSENT_HASH_KEY_SECRET"], {"Ref": "ConsentHashKeySecret"}, fn)
+            self.assertNotIn("CONSENT_HASH_KEY", env, "the key itself never goes into the configuration")
+        erasure = (REPO / "crates" / "consent-fn" / "src" / "erasure.rs").read_text()
+        self.assertIn('SECRET_VAR: &str = "CONSENT_HASH_KEY_SECRET"', erasure)
+        self.assertIn('ERASE_LATER_VAR: &str = "ERASE_LATER_EVENTS"', erasure)
+        env = RES["ConsentFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["ERASE_LATER_EVENTS"], {"Fn::If": ["EraseLaterOn", "true", NO_VALUE]})
+        self.assertEqual(env["TABLE_NAME"], {"Fn::If": ["EraseLaterOn", {"Ref": "EventsTable"}, NO_VALUE]})
+        self.assertEqual(RAW["Conditions"]["EraseLaterOn"], {"Fn::Equals": [{"Ref": "EraseLaterEvents"}, "enabled"]})
+        self.assertEqual(SOURCE["Parameters"]["EraseLaterEvents"]["Default"], "disabled")
 
     def test_consent_changed_goes_to_the_fan_out_bus_only_when_fan_out_is_on(self):
         env = RES["ConsentFunction"]["Properties"]["Environment"]["Variables"]

@@ -26,6 +26,12 @@ fi
 trap 'kill ${FOLLOW_PID:-} ${DYNAMODB_PID:-} 2>/dev/null || true' EXIT
 start_dynamodb $DYNAMODB_PORT "$ROOT/target/local/dynoxide-dev.log" "$DB"
 
+# The erasure hash key of `webhooks forget` and the consent functions
+# (docs/consent.md, "Erasure"): a development default, in the repository, so
+# NOT a secret; set CONSENT_HASH_KEY to use another. It must stay the same
+# for the life of the local data (a forgotten person is found by it).
+export CONSENT_HASH_KEY="${CONSENT_HASH_KEY:-marketing-webhooks-dev-consent-hash-key-not-secret}"
+
 # The consent view, kept current from the local stream as the consent
 # function keeps it on AWS (docs/consent.md); its log: target/local/consent-follow.log.
 (cd "$ROOT" && cargo build -q -p cli --bin webhooks)
@@ -47,7 +53,7 @@ TXT
 env_args=()
 for name in TABLE_NAME WEBHOOK_TOKENS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
     AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED RESPONSE_BODY \
-    RETENTION_DAYS MAX_BODY_BYTES CONSENT_TABLE_NAME; do
+    RETENTION_DAYS MAX_BODY_BYTES CONSENT_TABLE_NAME CONSENT_HASH_KEY ERASE_LATER_EVENTS; do
     if [ -n "${!name:-}" ]; then env_args+=(--env-var "$name=${!name}"); fi
 done
 env_args+=(--env-var "AWS_LAMBDA_LOG_FORMAT=JSON")

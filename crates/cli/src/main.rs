@@ -61,6 +61,9 @@ enum Command {
     Consent(commands::consent::Args),
     /// The suppression list: every suppressed address and channel, to import.
     Suppressed(commands::suppressed::Args),
+    /// Erase a person: delete every stored event of theirs and keep their
+    /// consent records under a keyed hash of each address (docs/consent.md).
+    Forget(commands::forget::Args),
 }
 
 async fn run(cli: Cli) -> Result<(), Fail> {
@@ -76,6 +79,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Export(args) => export::run(&Ctx::connect(g).await?, args).await,
         Command::Consent(args) => commands::consent::run(&Ctx::connect(g).await?, g, args).await,
         Command::Suppressed(args) => commands::suppressed::run(&Ctx::connect(g).await?, args).await,
+        Command::Forget(args) => commands::forget::run(&Ctx::connect(g).await?, args).await,
     }
 }
 

@@ -15,8 +15,8 @@ pub const CSV_HEADER: &str = "email,phone,hash,channel,reason,scope,provider,sin
 pub struct Row {
     pub email: String,
     pub phone: String,
-    /// The keyed hash of a forgotten person's address (erasure); empty
-    /// until erasure is in place.
+    /// The keyed hash (hex) of a forgotten person's address, whose `email`
+    /// and `phone` are then empty ([`crate::erasure`]).
     pub hash: String,
     pub channel: Channel,
     pub reason: consent::Reason,
@@ -43,10 +43,15 @@ pub fn suppressed(
 ) -> Vec<Row> {
     let mut rows = Vec::new();
     for (subject, items) in view {
-        let (email, phone) = if let Some(email) = subject.strip_prefix("email#") {
-            (email.to_owned(), String::new())
+        let (email, phone, hash) = if let Some(email) = subject.strip_prefix("email#") {
+            (email.to_owned(), String::new(), String::new())
         } else if let Some(phone) = subject.strip_prefix("phone#") {
-            (String::new(), phone.to_owned())
+            (String::new(), phone.to_owned(), String::new())
+        } else if let Some(hash) = subject
+            .strip_prefix("forgotten#email#")
+            .or_else(|| subject.strip_prefix("forgotten#phone#"))
+        {
+            (String::new(), String::new(), hash.to_owned())
         } else {
             continue;
         };
@@ -77,7 +82,7 @@ pub fn suppressed(
             rows.push(Row {
                 email: email.clone(),
                 phone: phone.clone(),
-                hash: String::new(),
+                hash: hash.clone(),
                 channel,
                 reason,
                 scope,

@@ -5,6 +5,7 @@
 //! consent verbs all go through here.
 
 pub mod changes;
+pub mod erasure;
 pub mod export;
 pub mod follow;
 pub mod image;

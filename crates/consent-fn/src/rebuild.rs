@@ -2,7 +2,8 @@
 //! rebuild`): for a deployment that had events before the consent function,
 //! or after a change of the rules. It writes what the stream would have
 //! written, deletes consent items no stored event accounts for any more, and
-//! keeps the operators' clears (they live only in the consent table).
+//! keeps the operators' clears and forgotten people's records (they live
+//! only in the consent table).
 
 use crate::image::{fact_from_image, image_of};
 use crate::table::{delete_request, put_request, sort_key, ConsentTable, Item, TableError};
@@ -112,6 +113,11 @@ pub async fn rebuild(
     let desired = desired_items(table, events_table, &mut summary, on_unreadable).await?;
     let mut requests = Vec::new();
     for (subject, items) in table.scan().await? {
+        // A forgotten person's events are gone: their records are what
+        // keeps them suppressed.
+        if subject.starts_with(crate::erasure::FORGOTTEN) {
+            continue;
+        }
         for fact in &items.facts {
             let sk = sort_key(fact);
             let kept_by_operator = fact.event_type == consent::CLEARED;

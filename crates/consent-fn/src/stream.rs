@@ -85,12 +85,31 @@ async fn apply_record(
     if record.event_name == "REMOVE" {
         return Ok(None);
     }
-    let fact = fact_from_image(&record.change.new_image)?;
+    let fact = match fact_from_image(&record.change.new_image) {
+        Ok(fact) => fact,
+        // With later events erased, every new event reaches this function:
+        // one that is not about consent and not readable is none of its
+        // business.
+        Err(_) if table.erase_later_in.is_some() && !is_consent_type(&record) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(events_table) = &table.erase_later_in {
+        if crate::erasure::erase_on_arrival(table, events_table, &fact).await? {
+            return Ok(None);
+        }
+    }
     if changes.is_on() && fact.is_relevant() {
         publish_changes(table, &fact, changes).await?;
     }
     table.apply(&fact).await?;
     Ok((record.event_name == "INSERT").then_some(fact))
+}
+
+fn is_consent_type(record: &EventRecord) -> bool {
+    matches!(
+        record.change.new_image.get("event_type"),
+        Some(serde_dynamo::AttributeValue::S(t)) if consent::CONSENT_TYPES.contains(&t.as_str())
+    )
 }
 
 /// Publishes the verdict changes `fact` makes, before it is written (see

@@ -7,11 +7,13 @@
 //! | `email#…`, `phone#…`, `contact#<provider>#<id>` | `fact#<event_id>` | a consent fact (an opt-out, opt-in, bounce, recorded subscribe, an operator's clear) |
 //! | same | `delivered` | the subject's latest delivery (the `undeliverable` rule's separator; one item, not one per delivery) |
 //! | same | `link#<subject>` | the address and the contact id an event carried together |
+//! | `forgotten#<kind>#<hex>` | the same three, and `erasure#<time>` | a forgotten person's records under a keyed hash of each address, and what was erased ([`crate::erasure`]) |
 //!
 //! A fact is written only if absent or older (`occurred_at`), so the item
 //! ends as the later copy whatever the order of arrival: the same choice
 //! the fold makes.
 
+use crate::erasure::{ErasureRecord, HashKey, ERASURE_SK};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
@@ -79,12 +81,20 @@ fn link_item(from: &str, to: &str) -> Item {
 pub struct SubjectItems {
     pub facts: Vec<Fact>,
     pub links: BTreeSet<Subject>,
+    /// Erasures of the person (forgotten subjects only).
+    pub erasures: Vec<ErasureRecord>,
 }
 
 impl SubjectItems {
     fn add(&mut self, item: &Item) -> Result<(), TableError> {
         if let Some(AttributeValue::S(link)) = item.get("link") {
             self.links.insert(link.clone());
+            return Ok(());
+        }
+        if matches!(item.get("sk"), Some(AttributeValue::S(sk)) if sk.starts_with(ERASURE_SK)) {
+            let record = ErasureRecord::from_item(item)
+                .ok_or_else(|| TableError("unreadable erasure record".into()))?;
+            self.erasures.push(record);
             return Ok(());
         }
         let mut body = item.clone();
@@ -100,6 +110,12 @@ impl SubjectItems {
 pub struct ConsentTable {
     pub client: Client,
     pub name: String,
+    /// The key of forgotten subjects: with it, a lookup also finds the
+    /// records of a forgotten person ([`crate::erasure`]).
+    pub hash_key: Option<HashKey>,
+    /// The events table, when the deployer lets the consent function
+    /// delete a forgotten person's later events (`ERASE_LATER_EVENTS`).
+    pub erase_later_in: Option<String>,
 }
 
 impl ConsentTable {
@@ -107,7 +123,14 @@ impl ConsentTable {
         ConsentTable {
             client,
             name: name.into(),
+            hash_key: None,
+            erase_later_in: None,
         }
+    }
+
+    pub fn with_hash_key(mut self, key: Option<HashKey>) -> Self {
+        self.hash_key = key;
+        self
     }
 
     /// Records one stored event: idempotent, and order-independent (a fact
@@ -136,6 +159,15 @@ impl ConsentTable {
     /// Everything kept under one subject.
     pub async fn subject(&self, subject: &str) -> Result<SubjectItems, TableError> {
         let mut out = SubjectItems::default();
+        for item in self.raw_items(subject).await? {
+            out.add(&item)?;
+        }
+        Ok(out)
+    }
+
+    /// The items kept under one subject, as stored.
+    pub async fn raw_items(&self, subject: &str) -> Result<Vec<Item>, TableError> {
+        let mut out = Vec::new();
         let mut start = None;
         loop {
             let page = self
@@ -149,9 +181,7 @@ impl ConsentTable {
                 .send()
                 .await
                 .map_err(|e| fail("Query", e))?;
-            for item in page.items() {
-                out.add(item)?;
-            }
+            out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
                 return Ok(out);
@@ -160,12 +190,26 @@ impl ConsentTable {
     }
 
     /// The facts of a person: the subject's own, and those of every subject
-    /// linked to it (the contact id an address was seen with, and back).
+    /// linked to it (the contact id an address was seen with, and back);
+    /// with the hash key, also those kept under the subject's keyed hash if
+    /// the person was forgotten.
     pub async fn person(&self, subject: &str) -> Result<Vec<Fact>, TableError> {
-        let own = self.subject(subject).await?;
-        let mut facts = own.facts;
-        for linked in &own.links {
-            facts.extend(self.subject(linked).await?.facts);
+        let mut subjects = vec![subject.to_owned()];
+        if let Some(forgotten) = self
+            .hash_key
+            .as_ref()
+            .and_then(|key| key.forgotten_subject(subject))
+            .filter(|f| f != subject)
+        {
+            subjects.push(forgotten);
+        }
+        let mut facts = Vec::new();
+        for subject in subjects {
+            let own = self.subject(&subject).await?;
+            facts.extend(own.facts);
+            for linked in &own.links {
+                facts.extend(self.subject(linked).await?.facts);
+            }
         }
         Ok(facts)
     }

@@ -26,8 +26,14 @@ pub struct ConsentTableArg {
 }
 
 impl ConsentTableArg {
-    pub fn open(&self, ctx: &Ctx) -> ConsentTable {
-        ConsentTable::new(ctx.client().clone(), &self.consent_table)
+    /// The table, with the hash key of forgotten subjects when
+    /// `CONSENT_HASH_KEY` or `CONSENT_HASH_KEY_SECRET` is set (a lookup
+    /// then finds forgotten people by their old address).
+    pub async fn open(&self, ctx: &Ctx) -> Result<ConsentTable, Fail> {
+        let key = consent_fn::erasure::key_at_start()
+            .await
+            .map_err(Fail::new)?;
+        Ok(ConsentTable::new(ctx.client().clone(), &self.consent_table).with_hash_key(key))
     }
 }
 
@@ -117,7 +123,7 @@ pub async fn run(ctx: &Ctx, global: &Global, args: Args) -> Result<(), Fail> {
     }
 }
 
-fn subject_of(input: &str) -> Result<String, Fail> {
+pub fn subject_of(input: &str) -> Result<String, Fail> {
     ::consent::normalize_subject(input).ok_or_else(|| {
         Fail::new(format!(
             "{input:?} is not an e-mail address, a phone number, provider:contact_id or a subject"
@@ -125,7 +131,7 @@ fn subject_of(input: &str) -> Result<String, Fail> {
     })
 }
 
-fn table_fail(ctx: &Ctx, e: consent_fn::table::TableError) -> Fail {
+pub fn table_fail(ctx: &Ctx, e: consent_fn::table::TableError) -> Fail {
     Fail::new(format!(
         "{e} (at {}; `make dev` creates the consent table locally)",
         ctx.place
@@ -140,7 +146,7 @@ async fn show(
 ) -> Result<(), Fail> {
     let subject = subject_of(input)?;
     let settings = consent_fn::settings_from_env();
-    let (consent, _) = lookup::look_up(&table.open(ctx), &subject, &settings)
+    let (consent, _) = lookup::look_up(&table.open(ctx).await?, &subject, &settings)
         .await
         .map_err(|e| table_fail(ctx, e))?;
     if output.json {
@@ -232,7 +238,7 @@ async fn clear(ctx: &Ctx, args: ClearArgs) -> Result<(), Fail> {
     if args.reason.trim().is_empty() {
         return Err(Fail::new("--reason must say why"));
     }
-    let table = args.table.open(ctx);
+    let table = args.table.open(ctx).await?;
     let settings: Settings = consent_fn::settings_from_env();
     let (consent, _) = lookup::look_up(&table, &subject, &settings)
         .await
@@ -257,7 +263,7 @@ async fn clear(ctx: &Ctx, args: ClearArgs) -> Result<(), Fail> {
 }
 
 async fn rebuild(ctx: &Ctx, args: RebuildArgs) -> Result<(), Fail> {
-    let table = args.table.open(ctx);
+    let table = args.table.open(ctx).await?;
     let summary = rebuild::rebuild(&table, ctx.table(), |id, why| {
         eprintln!("webhooks: event {id} left out: {why}");
     })
@@ -278,7 +284,16 @@ async fn follow(ctx: &Ctx, endpoint: Option<&str>, args: FollowArgs) -> Result<(
             "follow reads a local DynamoDB's stream: set AWS_ENDPOINT_URL_DYNAMODB (on AWS the consent function reads the stream)",
         ));
     };
-    let table = args.table.open(ctx);
+    let mut table = args.table.open(ctx).await?;
+    // As the consent function does with the same setting (docs/consent.md).
+    if consent_fn::erasure::erase_later_from_env() {
+        if table.hash_key.is_none() {
+            return Err(Fail::new(
+                "ERASE_LATER_EVENTS=true needs the erasure hash key (CONSENT_HASH_KEY or CONSENT_HASH_KEY_SECRET)",
+            ));
+        }
+        table.erase_later_in = Some(ctx.table().to_owned());
+    }
     let mut follower = follow::Follower::new(endpoint, ctx.table());
     loop {
         match follower.pass(&table).await {

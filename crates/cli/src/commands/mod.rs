@@ -3,6 +3,7 @@
 pub mod consent;
 pub mod contact;
 pub mod export;
+pub mod forget;
 pub mod quarantine;
 pub mod reprocess;
 pub mod send;

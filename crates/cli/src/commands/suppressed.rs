@@ -50,7 +50,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
         provider: args.provider.map(|p| p.as_str().to_owned()),
         since,
     };
-    let view = args.table.open(ctx).scan().await.map_err(|e| {
+    let view = args.table.open(ctx).await?.scan().await.map_err(|e| {
         Fail::new(format!(
             "{e} (at {}; `make dev` creates the consent table locally)",
             ctx.place

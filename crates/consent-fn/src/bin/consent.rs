@@ -3,10 +3,13 @@
 //! current, reports the records it could not apply as batch item failures,
 //! writes the deliverability metrics of each batch, and, when fan-out is on,
 //! publishes each verdict change as `consent.changed` (docs/consent.md).
+//! With `ERASE_LATER_EVENTS=true` it also deletes a forgotten person's later
+//! events from the events table (`TABLE_NAME`) and erases on
+//! `contact.forgotten`; that needs the erasure hash key.
 
 use consent_fn::changes::Changes;
 use consent_fn::metrics::Tally;
-use consent_fn::{settings_from_env, stream, table_name_from_env, ConsentTable};
+use consent_fn::{erasure, settings_from_env, stream, table_name_from_env, ConsentTable};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use std::io::Write as _;
@@ -15,7 +18,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let table = ConsentTable::new(events_table::dynamo::client().await, table_name_from_env());
+    let key = erasure::key_at_start().await?;
+    let mut table = ConsentTable::new(events_table::dynamo::client().await, table_name_from_env());
+    if erasure::erase_later_from_env() {
+        let events = std::env::var("TABLE_NAME").ok().filter(|t| !t.is_empty());
+        let (Some(events), true) = (events, key.is_some()) else {
+            return Err(format!(
+                "{}=true needs TABLE_NAME and the erasure hash key ({} or {})",
+                erasure::ERASE_LATER_VAR,
+                erasure::KEY_VAR,
+                erasure::SECRET_VAR
+            )
+            .into());
+        };
+        table.erase_later_in = Some(events);
+    }
+    let table = table.with_hash_key(key);
     // `consent.changed` on the bus only when the stack's fan-out is on.
     let changes = match std::env::var("EVENT_BUS_NAME")
         .ok()

@@ -1,0 +1,356 @@
+//! `webhooks forget` against the local DynamoDB of `make test`
+//! (infra/local/with-dynamodb.sh): a person's events deleted, their consent
+//! records kept under a keyed hash, the lookup by the old address still
+//! `suppressed`, and later events of the person deleted on arrival when
+//! the deployer turned that on. Each test makes tables of its own, with
+//! the indexes of infra/template.yaml.
+
+use consent_fn::erasure::{HashKey, DEV_KEY};
+use events_table::item::to_item;
+use events_table::store::store_all;
+use events_table::DynamoTable;
+use normalize::{normalize, Provider, Timestamp};
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const DAY: i64 = 86_400;
+const ANN: &str = "ann@example.com";
+const BOB: &str = "bob@example.com";
+
+struct Tables {
+    events: String,
+    consent: String,
+}
+
+async fn client() -> aws_sdk_dynamodb::Client {
+    events_table::dynamo::client_at(None).await
+}
+
+/// Both tables as the template defines them (create_table.py reads it).
+fn tables(name: &str) -> Tables {
+    let suffix = format!("{name}-{}-{}", std::process::id(), fastrand::u32(..));
+    let t = Tables {
+        events: format!("events-{suffix}"),
+        consent: format!("consent-{suffix}"),
+    };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB (infra/local/with-dynamodb.sh sets it)");
+    let created = Command::new("python3")
+        .arg(test_support::repo_root().join("infra/local/create_table.py"))
+        .args([&endpoint, &t.events])
+        .env("CONSENT_TABLE_NAME", &t.consent)
+        .output()
+        .expect("python3 (make puts .venv/bin on PATH)");
+    assert!(
+        created.status.success(),
+        "create_table.py: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    t
+}
+
+async fn deliver(t: &Tables, provider: Provider, body: &str, received: i64) {
+    let received = Timestamp::from_unix_seconds(received).unwrap();
+    let events = normalize(provider, body.as_bytes(), received).expect("a valid body");
+    let table = DynamoTable::new(client().await, &t.events);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    store_all(
+        &table,
+        events.iter().map(|e| to_item(e, None)).collect(),
+        deadline,
+    )
+    .await
+    .expect("stored");
+}
+
+fn webhooks(t: &Tables, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_webhooks"))
+        .args(args)
+        .env("TABLE_NAME", &t.events)
+        .env("CONSENT_TABLE_NAME", &t.consent)
+        .env("CONSENT_HASH_KEY", DEV_KEY)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the webhooks binary runs")
+}
+
+fn ok(t: &Tables, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = webhooks(t, args, env);
+    assert!(
+        out.status.success(),
+        "webhooks {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn lookup(t: &Tables, who: &str) -> Value {
+    serde_json::from_str(&ok(t, &["consent", who, "--json"], &[])).expect("JSON")
+}
+
+fn sendpulse_unsubscribe(email: &str, at: i64) -> String {
+    format!(
+        r#"[{{"event":"unsubscribe","email":"{email}","timestamp":"{at}","from_all":1,"book_id":490686,"task_id":"1"}}]"#
+    )
+}
+
+fn egoi(action: &str, email: &str, uid: &str, at: i64) -> String {
+    format!(
+        r#"{{"events":[{{"action":"{action}","action_date":{at},"list_id":"7","contact":{{"base":["{uid}"],"fields":[{{"uid":"{uid}","email":"{email}"}}]}}}}]}}"#
+    )
+}
+
+fn enkod_complaint(email: &str) -> String {
+    format!(r#"{{"event":"complaint","email":"{email}","message_id":"m1"}}"#)
+}
+
+/// Every item of a table, each as one line of text (addresses searched in it).
+async fn scan(table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client()
+            .await
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("Scan");
+        out.extend(page.items().iter().map(|item| format!("{item:?}")));
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+fn mentioning(items: &[String], text: &str) -> usize {
+    items.iter().filter(|i| i.contains(text)).count()
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
+    let t = tables("forget");
+    deliver(&t, Provider::Sendpulse, &sendpulse_unsubscribe(ANN, T0), T0).await;
+    deliver(
+        &t,
+        Provider::Egoi,
+        &egoi("resubscription", ANN, "u1", T0 + DAY),
+        T0 + DAY,
+    )
+    .await;
+    deliver(&t, Provider::Enkod, &enkod_complaint(ANN), T0 + 2 * DAY).await;
+    deliver(&t, Provider::Sendpulse, &sendpulse_unsubscribe(BOB, T0), T0).await;
+    ok(&t, &["consent", "follow", "--once"], &[]);
+    assert_eq!(mentioning(&scan(&t.events).await, ANN), 3);
+
+    // A dry run lists and deletes nothing.
+    let dry: Value = serde_json::from_str(&ok(
+        &t,
+        &[
+            "forget",
+            ANN,
+            "--dry-run",
+            "--reason",
+            "GDPR art. 17",
+            "--json",
+        ],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(dry["events"], 3, "{dry:#}");
+    assert_eq!(dry["erasure"], Value::Null);
+    let subjects: Vec<&str> = dry["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["subject"].as_str().unwrap())
+        .collect();
+    assert!(subjects.contains(&"email#ann@example.com"), "{dry:#}");
+    assert!(
+        subjects.contains(&"contact#egoi#u1"),
+        "the linked contact id: {dry:#}"
+    );
+    assert_eq!(scan(&t.events).await.len(), 4);
+    assert_eq!(
+        mentioning(&scan(&t.consent).await, ANN),
+        mentioning(&scan(&t.consent).await, ANN)
+    );
+    assert!(mentioning(&scan(&t.consent).await, ANN) > 0);
+
+    let done: Value = serde_json::from_str(&ok(
+        &t,
+        &[
+            "forget",
+            "Ann@Example.com",
+            "--reason",
+            "GDPR art. 17, request 12",
+            "--by",
+            "dpo",
+            "--json",
+        ],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(done["erasure"]["events_deleted"], 3, "{done:#}");
+
+    // No event of hers is left; Bob's is.
+    let events = scan(&t.events).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(mentioning(&events, ANN), 0);
+    assert_eq!(mentioning(&events, BOB), 1);
+
+    // The consent table keeps no trace of the address, and the erasure record.
+    let consent = scan(&t.consent).await;
+    assert_eq!(mentioning(&consent, "ann@"), 0, "{consent:#?}");
+    assert_eq!(
+        mentioning(&consent, "u1\""),
+        0,
+        "the contact id: {consent:#?}"
+    );
+    let key = HashKey::new(DEV_KEY.as_bytes()).unwrap();
+    let hash = key.hex(ANN);
+    let record: Vec<&String> = consent
+        .iter()
+        .filter(|i| i.contains("erasure#") && i.contains(&format!("forgotten#email#{hash}")))
+        .collect();
+    assert_eq!(record.len(), 1, "{consent:#?}");
+    assert!(record[0].contains("GDPR art. 17, request 12") && record[0].contains("dpo"));
+
+    // The lookup by the old address still answers suppressed, as forgotten.
+    let after = lookup(&t, ANN);
+    for channel in ["email", "sms", "web_push"] {
+        assert_eq!(
+            after["channels"][channel]["verdict"], "suppressed",
+            "{after:#}"
+        );
+        assert_eq!(
+            after["channels"][channel]["reason"], "forgotten",
+            "{after:#}"
+        );
+    }
+    assert_eq!(after["transactional_blocked"], true);
+    assert_eq!(
+        lookup(&t, "egoi:u1")["channels"]["email"]["reason"],
+        "forgotten"
+    );
+    // Without the key, the lookup cannot know her.
+    let blind = webhooks(&t, &["consent", ANN, "--json"], &[("CONSENT_HASH_KEY", "")]);
+    let blind: Value = serde_json::from_slice(&blind.stdout).unwrap();
+    assert_eq!(blind["channels"]["email"]["verdict"], "unknown");
+
+    // The export lists the hash, never the address.
+    let csv = ok(&t, &["suppressed", "--csv", "--channel", "email"], &[]);
+    assert!(!csv.contains(ANN), "{csv}");
+    assert!(
+        csv.contains(&format!(",,{hash},email,forgotten,all,operator,")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{BOB},,,email,unsubscribed")),
+        "{csv}"
+    );
+
+    // A rebuild from the events table keeps her records.
+    ok(&t, &["consent", "rebuild"], &[]);
+    assert_eq!(lookup(&t, ANN)["channels"]["email"]["reason"], "forgotten");
+
+    // A later event of hers is deleted on arrival when that is turned on,
+    // and recorded nowhere.
+    deliver(&t, Provider::Enkod, &enkod_complaint(ANN), T0 + 3 * DAY).await;
+    ok(
+        &t,
+        &["consent", "follow", "--once"],
+        &[("ERASE_LATER_EVENTS", "true")],
+    );
+    assert_eq!(mentioning(&scan(&t.events).await, ANN), 0);
+    assert_eq!(mentioning(&scan(&t.consent).await, "ann@"), 0);
+    // Without the setting, a later event is stored and recorded as any other.
+    deliver(
+        &t,
+        Provider::Sendpulse,
+        &sendpulse_unsubscribe(ANN, T0 + 4 * DAY),
+        T0 + 4 * DAY,
+    )
+    .await;
+    ok(&t, &["consent", "follow", "--once"], &[]);
+    assert_eq!(mentioning(&scan(&t.events).await, ANN), 1);
+    assert_eq!(lookup(&t, ANN)["channels"]["email"]["reason"], "forgotten");
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn a_contact_forgotten_event_erases_the_person_when_turned_on() {
+    let t = tables("forgotten-event");
+    let carol = "carol@example.com";
+    deliver(
+        &t,
+        Provider::Sendpulse,
+        &sendpulse_unsubscribe(carol, T0),
+        T0,
+    )
+    .await;
+    deliver(
+        &t,
+        Provider::Egoi,
+        &egoi("forget_subscription", carol, "u9", T0 + DAY),
+        T0 + DAY,
+    )
+    .await;
+    ok(
+        &t,
+        &["consent", "follow", "--once"],
+        &[("ERASE_LATER_EVENTS", "true")],
+    );
+    assert_eq!(mentioning(&scan(&t.events).await, carol), 0);
+    assert_eq!(mentioning(&scan(&t.consent).await, "carol@"), 0);
+    let after = lookup(&t, carol);
+    assert_eq!(
+        after["channels"]["email"]["reason"], "forgotten",
+        "{after:#}"
+    );
+    assert!(scan(&t.consent)
+        .await
+        .iter()
+        .any(|i| i.contains("contact.forgotten from egoi")));
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn forget_needs_a_reason_and_the_key() {
+    let t = tables("forget-refusals");
+    let out = webhooks(&t, &["forget", ANN, "--reason", " "], &[]);
+    assert!(!out.status.success());
+    let out = webhooks(
+        &t,
+        &["forget", ANN, "--reason", "x"],
+        &[("CONSENT_HASH_KEY", "")],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CONSENT_HASH_KEY"));
+    let out = webhooks(
+        &t,
+        &["forget", ANN, "--reason", "request of Ann@Example.com"],
+        &[],
+    );
+    assert!(
+        !out.status.success(),
+        "the reason is kept: it may not name the address"
+    );
+}
+
+#[test]
+fn make_dev_uses_the_documented_development_key() {
+    let dev = test_support::read("infra/local/dev.sh");
+    assert!(
+        dev.contains(&format!("CONSENT_HASH_KEY:-{DEV_KEY}")),
+        "dev.sh"
+    );
+    let docs = test_support::read("docs/consent.md");
+    assert!(docs.contains(&format!("`{DEV_KEY}`")), "docs/consent.md");
+}
