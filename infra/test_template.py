@@ -42,7 +42,7 @@ PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
 # The template's Fn::ForEach loops: loop name -> the providers it covers.
 LOOPS = {
     ("Resources", "Fn::ForEach::Providers"): PROVIDERS,
-    # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY.
+    # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY_SECRET_ID.
     ("Resources", "Fn::ForEach::Functions"): [p for p in PROVIDERS if p != "sendpulse"],
     ("Outputs", "Fn::ForEach::WebhookUrls"): PROVIDERS,
 }
@@ -52,9 +52,10 @@ TABLE_ACTIONS = {
     "dynamodb:GetItem",
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
-SECRET_ENV_VARS = {"WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY"}
-# {{resolve:secretsmanager:<id>:SecretString...}}, where <id> may be a ${...} substitution.
-DYNAMIC_SECRET = re.compile(r"^\{\{resolve:secretsmanager:(?:[^{}$]|\$\{[A-Za-z0-9:._-]+\})+\}\}$")
+# What a function would hold a secret's value in (set only locally, never here).
+SECRET_VALUE_VARS = {"WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY"}
+# What it holds instead: the secret's ARN or name.
+SECRET_ID_VARS = {"WEBHOOK_TOKENS_SECRET_ID", "SENDPULSE_RESPONSE_BODY_SECRET_ID"}
 NO_VALUE = {"Ref": "AWS::NoValue"}
 ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
 
@@ -186,19 +187,6 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
-def is_dynamic_secret(value) -> bool:
-    """A secret env var may only be a Secrets Manager dynamic reference
-    (possibly under a condition that leaves it unset)."""
-    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        sub = value["Fn::Sub"]
-        text = sub if isinstance(sub, str) else sub[0]
-        return bool(DYNAMIC_SECRET.match(text))
-    if isinstance(value, dict) and set(value) == {"Fn::If"}:
-        _cond, a, b = value["Fn::If"]
-        return all(v == NO_VALUE or is_dynamic_secret(v) for v in (a, b))
-    return False
-
-
 RAW = load_source()  # as written, with the loops
 SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
@@ -272,10 +260,10 @@ class Functions(unittest.TestCase):
             self.assertEqual(env["TABLE_NAME"], {"Ref": "EventsTable"}, p)
             self.assertEqual(env["RETENTION_DAYS"], {"Ref": "RetentionDays"}, p)
             self.assertEqual(env["MAX_BODY_BYTES"], {"Ref": "MaxBodyBytes"}, p)
-            self.assertEqual(env["SECRETS_REVISION"], {"Ref": "SecretsRevision"}, p)
-            self.assertIn("WEBHOOK_TOKENS", env, p)
+            self.assertEqual(env["WEBHOOK_TOKENS_SECRET_ID"], {"Ref": f"{logical(p)}TokenSecret"}, p)
             self.assertNotIn("ALLOW_UNAUTHENTICATED", env, p)
-            self.assertEqual("SENDPULSE_RESPONSE_BODY" in env, p == "sendpulse", p)
+            self.assertFalse(SECRET_VALUE_VARS & set(env), p)
+            self.assertEqual("SENDPULSE_RESPONSE_BODY_SECRET_ID" in env, p == "sendpulse", p)
 
 
 class Routes(unittest.TestCase):
@@ -387,11 +375,13 @@ class LeastPrivilege(unittest.TestCase):
         self.assertNotIn("Policies", SOURCE.get("Globals", {}).get("Function", {}))
         iam = {k: v["Type"] for k, v in CFN_RES.items() if v["Type"].startswith("AWS::IAM::")}
         expected = {f"{logical(p)}Role": "AWS::IAM::Role" for p in PROVIDERS}
+        # Plus reading SendPulse's optional answer body (Secrets, below).
+        expected |= {"SendpulseResponseSecretPolicy": "AWS::IAM::RolePolicy"}
         # Plus the two roles of the optional fan-out (FanOut tests below).
         expected |= {"FanOutPipeRole": "AWS::IAM::Role", "FanOutEnrichmentRole": "AWS::IAM::Role"}
         self.assertEqual(iam, expected)
 
-    def test_role_may_only_touch_items_of_the_table_and_its_own_logs(self):
+    def test_role_may_only_touch_items_of_the_table_its_own_logs_and_its_own_secret(self):
         for p in PROVIDERS:
             role = RES[f"{logical(p)}Role"]["Properties"]
             trust = role["AssumeRolePolicyDocument"]["Statement"]
@@ -404,7 +394,7 @@ class LeastPrivilege(unittest.TestCase):
                 self.assertNotIn(forbidden, role, p)
             self.assertEqual(len(role["Policies"]), 1, p)
             statements = role["Policies"][0]["PolicyDocument"]["Statement"]
-            self.assertEqual(len(statements), 2, p)
+            self.assertEqual(len(statements), 3, p)
             by_sid = {s["Sid"]: s for s in statements}
             table = by_sid["EventsTableItems"]
             self.assertEqual(table["Effect"], "Allow")
@@ -415,26 +405,30 @@ class LeastPrivilege(unittest.TestCase):
             self.assertEqual(logs["Effect"], "Allow")
             self.assertEqual(set(as_list(logs["Action"])), LOG_ACTIONS, p)
             self.assertEqual(logs["Resource"], {"Fn::GetAtt": [f"{logical(p)}LogGroup", "Arn"]}, p)
+            secret = by_sid["OwnTokenSecret"]
+            self.assertEqual(secret["Effect"], "Allow")
+            self.assertEqual(as_list(secret["Action"]), ["secretsmanager:GetSecretValue"], p)
+            self.assertEqual(secret["Resource"], {"Ref": f"{logical(p)}TokenSecret"}, p)
 
-    def test_no_wildcards_and_no_secret_access(self):
+    def test_no_wildcards_and_no_other_secret(self):
+        """Each role reads its own token secret only: no other provider's, no kms: or ssm:."""
         for p in PROVIDERS:
             policy = RES[f"{logical(p)}Role"]["Properties"]["Policies"]
             for s in string_leaves(policy):
                 self.assertNotIn("*", s, p)
-                self.assertFalse(s.startswith(("secretsmanager:", "kms:", "ssm:")), p)
+                self.assertFalse(s.startswith(("kms:", "ssm:")), p)
+            secrets = {json.dumps(r) for _, k, r in walk(policy) if k == "Resource" and "TokenSecret" in json.dumps(r)}
+            self.assertEqual(secrets, {json.dumps({"Ref": f"{logical(p)}TokenSecret"})}, p)
 
 
 class Secrets(unittest.TestCase):
-    def test_tokens_come_from_one_generated_secret_per_provider(self):
-        """GIVEN a provider THEN WEBHOOK_TOKENS is a dynamic reference to that provider's own secret,
-        whose value Secrets Manager generates (URL-safe, no comma)."""
+    def test_each_function_gets_its_own_secrets_arn_not_its_value(self):
+        """GIVEN a provider THEN its function's environment holds its own secret's ARN
+        (WEBHOOK_TOKENS_SECRET_ID; the function reads the value at run time), and the
+        secret's value is generated by Secrets Manager (URL-safe, no comma)."""
         for p in PROVIDERS:
             env = RES[f"{logical(p)}Function"]["Properties"]["Environment"]["Variables"]
-            self.assertEqual(
-                env["WEBHOOK_TOKENS"],
-                {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{logical(p)}TokenSecret}}:SecretString}}}}"},
-                p,
-            )
+            self.assertEqual(env["WEBHOOK_TOKENS_SECRET_ID"], {"Ref": f"{logical(p)}TokenSecret"}, p)
             secret = RES[f"{logical(p)}TokenSecret"]
             self.assertEqual(secret["Type"], "AWS::SecretsManager::Secret")
             props = secret["Properties"]
@@ -444,35 +438,44 @@ class Secrets(unittest.TestCase):
             self.assertIs(gen["ExcludePunctuation"], True, p)
             self.assertGreaterEqual(gen["PasswordLength"], 32, p)
 
-    def test_sendpulse_response_body_is_an_optional_dynamic_reference(self):
+    def test_sendpulse_answer_body_is_an_optional_secret_only_sendpulse_reads(self):
         env = RES["SendpulseFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(
-            env["SENDPULSE_RESPONSE_BODY"],
-            {
-                "Fn::If": [
-                    "HasSendPulseResponse",
-                    {"Fn::Sub": "{{resolve:secretsmanager:${SendPulseResponseSecretId}:SecretString}}"},
-                    NO_VALUE,
-                ]
-            },
+            env["SENDPULSE_RESPONSE_BODY_SECRET_ID"],
+            {"Fn::If": ["HasSendPulseResponse", {"Ref": "SendPulseResponseSecretId"}, NO_VALUE]},
         )
-        self.assertEqual(SOURCE["Parameters"]["SendPulseResponseSecretId"]["Default"], "")
+        param = SOURCE["Parameters"]["SendPulseResponseSecretId"]
+        self.assertEqual(param["Default"], "")
+        self.assertTrue(re.fullmatch(param["AllowedPattern"], "marketing-webhooks/sendpulse-response-body"))
+        self.assertIsNone(re.fullmatch(param["AllowedPattern"], "arn:aws:secretsmanager:x"))
+        policy = RES["SendpulseResponseSecretPolicy"]
+        self.assertEqual(policy["Condition"], "HasSendPulseResponse")
+        self.assertEqual(policy["Properties"]["RoleName"], {"Ref": "SendpulseRole"})
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        self.assertEqual(statement["Action"], "secretsmanager:GetSecretValue")
+        self.assertEqual(
+            statement["Resource"],
+            {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SendPulseResponseSecretId}-??????"},
+        )
 
-    def test_no_plaintext_secret_anywhere(self):
-        """GIVEN the whole template THEN every secret env var is only a dynamic reference,
-        no secret has a literal SecretString, and ALLOW_UNAUTHENTICATED is never set."""
+    def test_no_secret_value_anywhere(self):
+        """GIVEN the whole template THEN no function holds a secret's value (no WEBHOOK_TOKENS,
+        no dynamic reference that CloudFormation would resolve into the configuration), no
+        secret has a literal SecretString, and ALLOW_UNAUTHENTICATED is never set."""
         seen = set()
         for path, key, value in walk(SOURCE):
-            if key in SECRET_ENV_VARS:
+            self.assertNotIn(key, SECRET_VALUE_VARS, path)
+            if key in SECRET_ID_VARS:
                 seen.add(key)
-                self.assertTrue(is_dynamic_secret(value), f"{'/'.join(map(str, path))}/{key} = {value!r}")
             self.assertNotEqual(key, "ALLOW_UNAUTHENTICATED", path)
             self.assertNotEqual(key, "SecretString", path)
-        self.assertEqual(seen, SECRET_ENV_VARS)
+        self.assertEqual(seen, SECRET_ID_VARS)
+        for s in string_leaves(SOURCE):
+            self.assertNotIn("{{resolve:", s)
         # Nothing that looks like a token or key is written out anywhere.
         # (An AWS metric name of that length is allowed by name.)
         for s in string_leaves(SOURCE):
-            s = s.replace("{{resolve:", "").replace("ApproximateNumberOfMessagesVisible", "")
+            s = s.replace("ApproximateNumberOfMessagesVisible", "")
             self.assertIsNone(re.search(r"[A-Za-z0-9+/_-]{32,}", s), s)
 
     def test_secrets_are_not_template_parameters(self):
@@ -985,7 +988,7 @@ class Loops(unittest.TestCase):
         the same logical ids (a renamed id is a new resource: the old one is deleted)."""
         per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
                         "SilentAlarm", "UnmappedAlarm"]
-        shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
+        shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "SendpulseResponseSecretPolicy", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
                   "DurationNearLimitAlarm", "TruncatedAlarm", "Dashboard"} | FAN_OUT
         self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
         self.assertEqual(
@@ -1017,7 +1020,7 @@ class Loops(unittest.TestCase):
     def test_sendpulse_function_is_the_loop_body_plus_its_response_body(self):
         """GIVEN SendpulseFunction is written out (an Fn::If inside Fn::ForEach can only name a fixed
         condition) THEN it is exactly what the Functions loop would make for SendPulse, plus
-        SENDPULSE_RESPONSE_BODY."""
+        SENDPULSE_RESPONSE_BODY_SECRET_ID."""
         import tempfile
 
         variant = copy.deepcopy(RAW)
@@ -1028,7 +1031,7 @@ class Loops(unittest.TestCase):
             path.write_text(json.dumps(variant))
             from_loop = expand(path)["Resources"]["SendpulseFunction"]["Properties"]
         written = copy.deepcopy(RES["SendpulseFunction"]["Properties"])
-        del written["Environment"]["Variables"]["SENDPULSE_RESPONSE_BODY"]
+        del written["Environment"]["Variables"]["SENDPULSE_RESPONSE_BODY_SECRET_ID"]
         self.assertEqual(written, from_loop)
 
 

@@ -19,6 +19,10 @@ pub enum Rejection {
     BadRequest(#[from] NormalizeError),
     #[error("storage is unavailable; retry later")]
     StorageUnavailable(#[from] StoreError),
+    /// The token secret could not be read, so no token can be checked; the
+    /// detail (for the log) says why.
+    #[error("the webhook tokens cannot be read; retry later")]
+    TokensUnavailable(String),
 }
 
 impl Rejection {
@@ -31,7 +35,9 @@ impl Rejection {
             }
             Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Rejection::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::StorageUnavailable(_) | Rejection::TokensUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -39,6 +45,7 @@ impl Rejection {
     pub fn log_detail(&self) -> String {
         match self {
             Rejection::StorageUnavailable(cause) => cause.to_string(),
+            Rejection::TokensUnavailable(reason) => reason.clone(),
             other => other.to_string(),
         }
     }

@@ -7,10 +7,11 @@
 //! Only a body that is not the provider's envelope at all (or carries too
 //! many members) is refused, and then it is kept whole as one `invalid` item.
 
-use crate::auth::{Authenticator, Presented, Verified};
+use crate::auth::{Presented, Verified};
 use crate::config::Config;
 use crate::error::Rejection;
 use crate::metrics::RequestMetrics;
+use crate::tokens::{Refusal, Tokens};
 use events_table::item::{fit, into_item, kept_item, kept_summary, Item, MAX_ITEM_BYTES};
 use events_table::store::{event_id, store_all, StoreError, Table};
 use lambda_http::http::{header, Method, StatusCode};
@@ -37,7 +38,7 @@ const KEEP_ROUNDS: usize = 3;
 pub struct App<T> {
     provider: Provider,
     config: Config,
-    pub(crate) auth: Authenticator,
+    pub(crate) auth: Tokens,
     /// Public so tests can look into an in-memory table.
     pub table: T,
 }
@@ -87,8 +88,14 @@ enum Kind {
 }
 
 impl<T: Table> App<T> {
+    /// The app with the configuration's fixed tokens (`WEBHOOK_TOKENS`).
     pub fn new(provider: Provider, config: Config, table: T) -> Self {
-        let auth = Authenticator::new(&config.tokens, config.allow_unauthenticated);
+        let auth = Tokens::fixed(&config);
+        Self::with_tokens(provider, config, auth, table)
+    }
+
+    /// The app with tokens from elsewhere (Secrets Manager).
+    pub fn with_tokens(provider: Provider, config: Config, auth: Tokens, table: T) -> Self {
         App {
             provider,
             config,
@@ -138,12 +145,13 @@ impl<T: Table> App<T> {
                     "webhook stored"
                 );
                 metrics(StatusCode::OK, counts).emit();
-                let body = self.config.success_body.clone().unwrap_or_else(|| {
-                    format!(
+                let body = match self.auth.success_body() {
+                    Some(body) => body.to_string(),
+                    None => format!(
                         r#"{{"received":{},"stored":{},"duplicates":{},"quarantined":{}}}"#,
                         counts.received, counts.stored, counts.duplicates, counts.quarantined
-                    )
-                });
+                    ),
+                };
                 return json(StatusCode::OK, body);
             }
             Ok(Outcome::Kept { rejection, counts }) => (rejection, counts),
@@ -182,10 +190,14 @@ impl<T: Table> App<T> {
             query_token: query.and_then(|q| q.first("token")),
             headers: Some(request.headers()),
         };
-        let verified = self
-            .auth
-            .verify(&presented, body)
-            .ok_or(Rejection::Unauthorized)?;
+        let verified =
+            self.auth
+                .verify(&presented, body)
+                .await
+                .map_err(|refusal| match refusal {
+                    Refusal::Unauthorized => Rejection::Unauthorized,
+                    Refusal::Unavailable(reason) => Rejection::TokensUnavailable(reason),
+                })?;
 
         let received_at = Timestamp::now();
         // From here on, whatever is not stored as an event is kept.

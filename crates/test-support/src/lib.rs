@@ -1,16 +1,19 @@
 //! What the tests of every crate and the bench share, so none keeps its own
 //! copy: API Gateway requests ([`request`]), the fixtures, an in-memory
 //! table that holds DynamoDB's limits ([`memory`]), a local DynamoDB of a
-//! test's own ([`dynoxide`]), and `cargo lambda watch` ([`watch`]).
+//! test's own ([`dynoxide`]), a local Secrets Manager ([`moto`]), and
+//! `cargo lambda watch` ([`watch`]).
 //! Development only; never part of a function.
 
 pub mod dynoxide;
 pub mod memory;
+pub mod moto;
 pub mod request;
 pub mod watch;
 
 pub use dynoxide::Dynoxide;
 pub use memory::{ItemTest, MemoryTable};
+pub use moto::Moto;
 pub use request::{answer, counts, Req, TOKEN};
 pub use watch::Watch;
 
