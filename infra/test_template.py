@@ -1139,6 +1139,17 @@ class Packaging(unittest.TestCase):
         self.assertEqual(code, 0, err[-3000:])
         self.assert_each_function_ships_its_own_binary(uploads, self.tmp / "deployed.yaml")
 
+    def test_the_current_template_processed_offline_passes_deploy_check(self):
+        """GIVEN the template as `sam deploy` would send it, expanded and transformed offline
+        THEN deploy-check's checks pass (the recorded processed template may lag behind)."""
+        code, _uploads, err = run_sam(
+            ["deploy", "--language-extensions", "--template-file", "infra/template.yaml", "--no-confirm-changeset"],
+            self.tmp,
+        )
+        self.assertEqual(code, 0, err[-3000:])
+        processed = translate(expand(self.tmp / "deployed.yaml"), code_uris_as_written=True)
+        self.assertEqual(deploy_check().check_processed(processed, PROVIDERS), [])
+
     def test_samconfig_alone_turns_on_local_expansion(self):
         """GIVEN a plain `sam deploy` (no flag) THEN samconfig's language_extensions does the same."""
         config = tomllib.loads(SAMCONFIG.read_text())
@@ -1166,6 +1177,120 @@ class Packaging(unittest.TestCase):
 
         pinned = re.search(r"^SAM_CLI_VERSION := ([0-9.]+)$", MAKEFILE.read_text(), re.M).group(1)
         self.assertEqual(version("aws-sam-cli"), pinned)
+
+
+# --- make deploy-check (infra/deploy_check.py) -------------------------------
+
+PROCESSED = INFRA / "testdata" / "processed-template.json"
+CHANGE_SET = INFRA / "testdata" / "change-set.json"
+
+
+def deploy_check():
+    sys.path.insert(0, str(INFRA))
+    import deploy_check as module
+
+    return module
+
+
+class DeployCheck(unittest.TestCase):
+    """The checks `make deploy-check` runs on the template as AWS processed it.
+    infra/testdata/processed-template.json was made offline from this template
+    (`sam deploy` of the Packaging harness, then the loops expanded and the SAM
+    transform applied), not downloaded from AWS."""
+
+    def setUp(self):
+        self.check = deploy_check()
+        self.processed = json.loads(PROCESSED.read_text())
+
+    def problems(self, template):
+        return self.check.check_processed(template, PROVIDERS)
+
+    def test_the_recorded_processed_template_passes(self):
+        self.assertEqual(self.problems(self.processed), [])
+
+    def test_two_functions_with_one_code_fail(self):
+        t = copy.deepcopy(self.processed)
+        t["Resources"]["EgoiFunction"]["Properties"]["Code"] = t["Resources"]["FlashyFunction"]["Properties"]["Code"]
+        self.assertEqual(
+            [p for p in self.problems(t) if "same code" in p],
+            [p for p in self.problems(t) if p.startswith("egoi: EgoiFunction runs the same code as FlashyFunction")],
+        )
+        self.assertTrue(any("same code" in p for p in self.problems(t)))
+
+    def test_code_that_is_not_one_s3_object_fails(self):
+        t = copy.deepcopy(self.processed)
+        t["Resources"]["EnkodFunction"]["Properties"]["Code"] = {"Fn::FindInMap": ["SAMCodeUriFunctions", "Enkod", "CodeUri"]}
+        self.assertTrue(any(p.startswith("enkod: EnkodFunction's code is not one S3 object") for p in self.problems(t)))
+
+    def test_another_providers_secret_or_a_secret_value_fails(self):
+        t = copy.deepcopy(self.processed)
+        env = t["Resources"]["SupersendFunction"]["Properties"]["Environment"]["Variables"]
+        env["WEBHOOK_TOKENS_SECRET_ID"] = {"Ref": "FlashyTokenSecret"}
+        self.assertTrue(any(p.startswith("supersend: WEBHOOK_TOKENS_SECRET_ID") for p in self.problems(t)))
+        env["WEBHOOK_TOKENS_SECRET_ID"] = {"Ref": "SupersendTokenSecret"}
+        env["WEBHOOK_TOKENS"] = "{{resolve:secretsmanager:x:SecretString}}"
+        found = self.problems(t)
+        self.assertTrue(any("dynamic reference" in p for p in found), found)
+        self.assertTrue(any(p == "supersend: SupersendFunction has WEBHOOK_TOKENS in its configuration" for p in found))
+
+    def test_a_role_that_reads_another_secret_fails(self):
+        t = copy.deepcopy(self.processed)
+        for policy in t["Resources"]["EgoiRole"]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == "OwnTokenSecret":
+                    statement["Resource"] = {"Ref": "FlashyTokenSecret"}
+        self.assertTrue(any(p.startswith("egoi: EgoiRole may read") for p in self.problems(t)))
+
+    def test_a_missing_or_misrouted_route_fails(self):
+        t = copy.deepcopy(self.processed)
+        paths = t["Resources"]["WebhookApi"]["Properties"]["Body"]["paths"]
+        del paths["/webhooks/sendpulse"]["head"]
+        paths["/webhooks/egoi"]["post"] = paths["/webhooks/flashy"]["post"]
+        found = self.problems(t)
+        self.assertIn("sendpulse: no HEAD /webhooks/sendpulse route", found)
+        self.assertTrue(any(p.startswith("egoi: POST /webhooks/egoi is not integrated with EgoiFunction") for p in found))
+
+    def test_a_missing_function_fails(self):
+        t = copy.deepcopy(self.processed)
+        del t["Resources"]["EnkodFunction"]
+        self.assertIn("enkod: no AWS::Lambda::Function EnkodFunction", self.problems(t))
+
+    def test_the_change_set_summary_says_what_is_added_changed_replaced_and_removed(self):
+        changes = json.loads(CHANGE_SET.read_text())["Changes"]
+        self.assertEqual(
+            self.check.summarize(changes).splitlines(),
+            [
+                "would add 1:",
+                "  SendpulseResponseSecretPolicy (AWS::IAM::RolePolicy)",
+                "would change 4:",
+                "  EventsTable (AWS::DynamoDB::Table)",
+                "  FanOutEnrichment (AWS::StepFunctions::StateMachine)",
+                "  FlashyFunction (AWS::Lambda::Function)",
+                "  FlashyRole (AWS::IAM::Role)",
+                "would remove 1:",
+                "  OldAlarm (AWS::CloudWatch::Alarm)",
+                "would replace 2:",
+                "  EventsTable (AWS::DynamoDB::Table): replacement conditional",
+                "  FanOutEnrichment (AWS::StepFunctions::StateMachine): replacement true",
+            ],
+        )
+        self.assertEqual(self.check.summarize([]), "would replace nothing")
+
+    def test_the_change_set_arn_is_read_from_sam_deploy(self):
+        printed = "\nChangeset created successfully. arn:aws:cloudformation:eu-central-1:123456789012:changeSet/samcli-deploy1733350000/0123-abcd\n"
+        self.assertEqual(
+            self.check.CHANGESET_ARN.search(printed).group(1),
+            "arn:aws:cloudformation:eu-central-1:123456789012:changeSet/samcli-deploy1733350000/0123-abcd",
+        )
+
+    def test_make_deploy_check_creates_the_change_set_and_docs_put_it_before_deploy(self):
+        makefile = MAKEFILE.read_text()
+        recipe = re.search(r"^deploy-check:.*\n\t(.*)$", makefile, re.M).group(1)
+        self.assertIn("infra/deploy_check.py", recipe)
+        self.assertIn("--no-execute-changeset", (INFRA / "deploy_check.py").read_text())
+        self.assertIn("--template-stage", (INFRA / "deploy_check.py").read_text().replace("TemplateStage", "--template-stage"))
+        doc = (REPO / "docs" / "deploy.md").read_text()
+        self.assertLess(doc.index("make deploy-check"), doc.index("make deploy   "))
 
 
 class Outputs(unittest.TestCase):

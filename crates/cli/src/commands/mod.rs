@@ -1,6 +1,7 @@
 //! One module per command; what they share is here.
 
 pub mod contact;
+pub mod delete;
 pub mod quarantine;
 pub mod reprocess;
 pub mod send;
