@@ -25,6 +25,8 @@ pub(crate) fn lambda_env(command: &mut Command, api: &RuntimeApi) {
     // holding bench-token), the function reads its token as on AWS.
     if std::env::var_os("WEBHOOK_TOKENS_SECRET_ID").is_none() {
         command.env("WEBHOOK_TOKENS", "bench-token");
+    } else {
+        command.env_remove("WEBHOOK_TOKENS");
     }
 }
 
