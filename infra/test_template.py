@@ -740,7 +740,9 @@ class Dashboard(unittest.TestCase):
 # --- EventBridge fan-out ------------------------------------------------------
 
 FAN_OUT = {"EventBus", "FanOutDeadLetterQueue", "FanOutEnrichmentRole", "FanOutEnrichment",
-           "FanOutPipeRole", "FanOutPipe", "FanOutDeadLetterAlarm"}
+           "FanOutPipeRole", "FanOutPipe", "FanOutDeadLetterAlarm", "FanOutPipeLogGroup"}
+# Step Functions' input limit for an Express workflow enrichment (262,144 characters).
+ENRICHMENT_INPUT_LIMIT = 262_144
 STREAM_RECORDS = INFRA / "testdata" / "stream-records.json"
 EVENTBRIDGE_DOC = REPO / "docs" / "eventbridge.md"
 
@@ -779,19 +781,48 @@ def json_path(document, path: str):
     return value
 
 
-def run_pipe(records: list) -> list:
-    """What the pipe in the template puts on the bus for these stream records:
-    its filter, the Express workflow's JSONata (run by jsonata-python, a port
-    of the reference implementation), and the target parameters."""
-    import jsonata
+def apply_input_template(template: str, record: dict):
+    """A pipe's input template applied to one record: each <$.path> becomes the
+    JSON of the value there. A path the record lacks is taken to give null
+    (what AWS does there is not documented; the workflow treats null and
+    absent alike)."""
 
+    def value(match):
+        try:
+            return json.dumps(json_path(record, match.group(1)))
+        except (KeyError, TypeError):
+            return "null"
+
+    return json.loads(re.sub(r"<(\$[^>]+)>", value, template))
+
+
+def enrichment_input(records: list) -> list:
+    """What the workflow receives for a batch: the records the filter keeps, each
+    through the enrichment input template (applied per record)."""
     pipe = RES["FanOutPipe"]["Properties"]
     patterns = [json.loads(f["Pattern"]) for f in pipe["SourceParameters"]["FilterCriteria"]["Filters"]]
     kept = [r for r in records if any(matches(p, r) for p in patterns)]
+    template = pipe["EnrichmentParameters"]["InputTemplate"]
+    return [apply_input_template(template, r) for r in kept]
+
+
+def run_workflow(batch: list) -> list:
+    """The Express workflow's JSONata (run by jsonata-python, a port of the
+    reference implementation) over one enrichment input."""
+    import jsonata
+
     state = RES["FanOutEnrichment"]["Properties"]["Definition"]["States"]["ToEvents"]
     expr = state["Output"].strip()
     assert expr.startswith("{%") and expr.endswith("%}"), expr
-    out = jsonata.Jsonata(expr[2:-2]).evaluate(None, {"states": {"input": kept}}) or []
+    return jsonata.Jsonata(expr[2:-2]).evaluate(None, {"states": {"input": batch}}) or []
+
+
+def run_pipe(records: list) -> list:
+    """What the pipe in the template puts on the bus for these stream records:
+    its filter, its enrichment input template, the Express workflow's JSONata,
+    and the target parameters."""
+    pipe = RES["FanOutPipe"]["Properties"]
+    out = run_workflow(enrichment_input(records))
     target = pipe["TargetParameters"]
     bus = target["EventBridgeEventBusParameters"]
     m = re.fullmatch(r"<(\$[^>]+)>", target["InputTemplate"])
@@ -861,7 +892,11 @@ class FanOut(unittest.TestCase):
         statements = role["Policies"][0]["PolicyDocument"]["Statement"]
         granted = {s["Sid"]: (set(as_list(s["Action"])), json.dumps(s["Resource"], sort_keys=True)) for s in statements}
         self.assertTrue(all(s["Effect"] == "Allow" for s in statements))
-        self.assertEqual(set(granted), {"ReadTableStream", "Reshape", "Publish", "DeadLetter"})
+        self.assertEqual(set(granted), {"ReadTableStream", "Reshape", "Publish", "DeadLetter", "OwnLogGroup"})
+        self.assertEqual(
+            granted["OwnLogGroup"],
+            ({"logs:CreateLogStream", "logs:PutLogEvents"}, json.dumps({"Fn::GetAtt": ["FanOutPipeLogGroup", "Arn"]})),
+        )
         self.assertEqual(
             granted["ReadTableStream"],
             ({"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
@@ -935,6 +970,93 @@ class FanOut(unittest.TestCase):
                             "nested": {"empty": {}}, "tags": ["a", "b"]}},
         )
         self.assertEqual(run_pipe([{"eventName": "MODIFY", "dynamodb": {"NewImage": image}}]), [])
+
+    def published_attributes(self, attributes: dict) -> dict:
+        image = {"event_id": {"S": "e1"}, "provider": {"S": "egoi"}, "event_type": {"S": "unknown"},
+                 "attributes": {"M": attributes}}
+        (event,) = run_pipe([{"eventName": "INSERT", "dynamodb": {"NewImage": image}}])
+        return event["detail"]["attributes"]
+
+    def test_lists_of_lists_and_sets_keep_their_nesting(self):
+        self.assertEqual(
+            self.published_attributes({
+                "matrix": {"L": [{"L": [{"N": "1"}, {"N": "2"}]}]},
+                "deep": {"L": [{"L": [{"L": [{"S": "x"}]}]}, {"M": {"a": {"L": [{"N": "1"}]}}}]},
+                "list_of_set": {"L": [{"SS": ["a", "b"]}]},
+                "list_of_empty": {"L": [{"L": []}, {"M": {}}]},
+                "one": {"L": [{"S": "a"}]},
+                "set_of_one": {"SS": ["a"]},
+                "numbers": {"NS": ["5", "9007199254740993"]},
+                "mixed": {"L": [{"NULL": True}, {"BOOL": False}, {"N": "-0.5"}]},
+            }),
+            {
+                "matrix": [[1, 2]],
+                "deep": [[["x"]], {"a": [1]}],
+                "list_of_set": [["a", "b"]],
+                "list_of_empty": [[], {}],
+                "one": ["a"],
+                "set_of_one": ["a"],
+                "numbers": [5, "9007199254740993"],
+                "mixed": [None, False, -0.5],
+            },
+        )
+
+    def test_numbers_beyond_what_json_carries_exactly_stay_exact_as_strings(self):
+        published = self.published_attributes({
+            "small": {"N": "149.9"}, "int": {"N": "100"}, "fifteen_digits": {"N": "123456789012345"},
+            "sixteen_digits": {"N": "9007199254740991"},
+            "beyond": {"N": "9007199254740993"}, "long_id": {"N": "12345678901234567890"},
+            "many_digits": {"N": "0.12345678901234567890123"},
+        })
+        self.assertEqual(
+            published,
+            # JSONata's $string writes at most 15 significant digits, so a number of more
+            # digits (even one a double holds, like 2^53 - 1) is kept as its string.
+            {"small": 149.9, "int": 100, "fifteen_digits": 123456789012345, "sixteen_digits": "9007199254740991",
+             "beyond": "9007199254740993",
+             "long_id": "12345678901234567890", "many_digits": "0.12345678901234567890123"},
+        )
+        doc = EVENTBRIDGE_DOC.read_text()
+        self.assertIn("9007199254740993", doc)
+
+    def test_the_enrichment_input_is_bounded_whatever_raw_holds(self):
+        """GIVEN ten records whose raw is 300 KB each (3 MB of stream records) WHEN the
+        pipe's enrichment input template has picked each item's attributes THEN the
+        workflow's input holds no raw and stays far under its 256 KB limit."""
+        records = json.loads(STREAM_RECORDS.read_text())["records"]
+        insert = records[0]
+        big = copy.deepcopy(insert)
+        big["dynamodb"]["NewImage"]["raw"] = {"S": "x" * 300_000}
+        batch = [big] * 10
+        self.assertGreater(len(json.dumps(batch)), 10 * ENRICHMENT_INPUT_LIMIT)
+        given = enrichment_input(batch)
+        self.assertEqual(len(given), 10)
+        self.assertTrue(all("raw" not in item for item in given))
+        size = len(json.dumps(given, ensure_ascii=False))
+        self.assertLess(size, ENRICHMENT_INPUT_LIMIT // 10)
+        # What reaches the bus is the same as without the big raw.
+        self.assertEqual(run_pipe(batch), run_pipe([insert]) * 10)
+
+    def test_the_template_picks_every_documented_attribute_but_raw(self):
+        template = RES["FanOutPipe"]["Properties"]["EnrichmentParameters"]["InputTemplate"]
+        picked = dict(re.findall(r'"([a-z_]+)": <\$\.dynamodb\.NewImage\.([a-z_]+)>', template))
+        self.assertEqual(set(picked.items()), {(k, k) for k in picked})
+        doc = EVENTBRIDGE_DOC.read_text()
+        documented_names = re.search(r"The names and meanings are the table's[^:]*:(.*?)\.\n", doc, re.S).group(1)
+        self.assertEqual(set(picked), set(re.findall(r"`([a-z_]+)`", documented_names)))
+        self.assertNotIn("raw", picked)
+        image = json.loads(STREAM_RECORDS.read_text())["records"][0]["dynamodb"]["NewImage"]
+        self.assertTrue(set(image) - {"raw"} <= set(picked), set(image) - set(picked))
+
+    def test_the_pipe_logs_errors_to_its_own_log_group(self):
+        log = RES["FanOutPipe"]["Properties"]["LogConfiguration"]
+        self.assertEqual(log["Level"], "ERROR")
+        self.assertNotIn("IncludeExecutionData", log)  # never the events themselves
+        self.assertEqual(log["CloudwatchLogsLogDestination"], {"LogGroupArn": {"Fn::GetAtt": ["FanOutPipeLogGroup", "Arn"]}})
+        group = RES["FanOutPipeLogGroup"]
+        self.assertEqual(group["Condition"], "FanOutOn")
+        self.assertEqual(group["Properties"]["RetentionInDays"], {"Ref": "LogRetentionInDays"})
+        self.assertEqual(group["Properties"]["LogGroupName"], {"Fn::Sub": "/aws/vendedlogs/pipes/${AWS::StackName}-fan-out"})
 
 
 # --- The loops over the providers (AWS::LanguageExtensions) -------------------
