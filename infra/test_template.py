@@ -549,13 +549,49 @@ class Observability(unittest.TestCase):
 
     def test_table_write_throttles_alarm(self):
         alarm = RES["TableWriteThrottlesAlarm"]
-        metrics = self._metrics_of(alarm)
+        metrics = [m for m in self._metrics_of(alarm) if m["MetricName"] == "WriteThrottleEvents"]
         self.assertTrue(metrics)
-        for m in metrics:
-            self.assertEqual((m["Namespace"], m["MetricName"]), ("AWS/DynamoDB", "WriteThrottleEvents"))
+        for m in self._metrics_of(alarm):
+            self.assertEqual(m["Namespace"], "AWS/DynamoDB")
             self.assertIn({"Name": "TableName", "Value": {"Ref": "EventsTable"}}, m["Dimensions"])
         indexes = {d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "GlobalSecondaryIndexName"}
         self.assertEqual(indexes, {"by_contact", "by_day"})
+
+    def test_table_write_throttles_alarm_returns_to_ok_without_throttle_data(self):
+        """GIVEN DynamoDB writes no WriteThrottleEvents point while nothing is throttled, and an
+        alarm on AWS/DynamoDB ignores TreatMissingData (keeps its state on missing data)
+        WHEN a period has writes but no throttle data THEN the expression still has a value, 0,
+        so the alarm goes back to OK after an episode; a period with throttles breaches.
+        (The expression is evaluated here by a model of metric math: FILL fills a series'
+        gaps on the periods the query has data for, arithmetic keeps the periods of both.)"""
+        props = RES["TableWriteThrottlesAlarm"]["Properties"]
+        returned = [q for q in props["Metrics"] if q.get("ReturnData")]
+        self.assertEqual(len(returned), 1)
+        expression = returned[0]["Expression"]
+        by_id = {q["Id"]: q for q in props["Metrics"] if "MetricStat" in q}
+        self.assertEqual(by_id["writes"]["MetricStat"]["Metric"]["MetricName"], "ConsumedWriteCapacityUnits")
+
+        def evaluate(series: dict) -> dict:
+            periods = sorted({t for points in series.values() for t in points})
+            total = None
+            for term in (t.strip() for t in expression.split("+")):
+                m = re.fullmatch(r"(0 \* )?FILL\((\w+), 0\)", term)
+                self.assertTrue(m, f"term not modelled: {term}")
+                factor = 0 if m.group(1) else 1
+                part = {t: factor * series[m.group(2)].get(t, 0) for t in periods}
+                total = part if total is None else {t: total[t] + part[t] for t in total if t in part}
+            return total
+
+        quiet = {"table": {}, "bycontact": {}, "byday": {}, "writes": {1: 40, 2: 35}}
+        self.assertEqual(evaluate(quiet), {1: 0, 2: 0})
+        episode = {"table": {1: 3}, "bycontact": {}, "byday": {1: 2}, "writes": {1: 40, 2: 35}}
+        values = evaluate(episode)
+        self.assertGreaterEqual(values[1], props["Threshold"])
+        self.assertLess(values[2], props["Threshold"])
+        # Every write throttled in a period: no consumed units, the throttles still count.
+        blocked = {"table": {3: 7}, "bycontact": {}, "byday": {}, "writes": {1: 40}}
+        self.assertGreaterEqual(evaluate(blocked)[3], props["Threshold"])
+        self.assertEqual(props["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
 
     def test_every_alarm_notifies_the_optional_topic(self):
         """Per provider: errors, throttles, silent, unmapped; shared: API 5xx, table throttles,
