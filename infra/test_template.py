@@ -1451,6 +1451,153 @@ class DeployCheck(unittest.TestCase):
         self.assertLess(doc.index("make deploy-check"), doc.index("make deploy   "))
 
 
+# --- Offline rehearsal: the stack created on a local AWS emulator -------------
+
+# The parameter sets rehearsed: the defaults, everything on, fan-out to an existing bus.
+REHEARSALS = {
+    "defaults": {},
+    "everything on": {
+        "EventFanOut": "enabled", "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:webhook-alarms",
+        "SendPulseResponseSecretId": "rehearsal/sendpulse-response-body", "ReservedConcurrency": "5",
+        "RetentionDays": "365", **{f"{logical(p)}SilentHours": "6" for p in PROVIDERS},
+    },
+    "fan-out to an existing bus": {"EventFanOut": "enabled", "EventBusName": "default"},
+}
+
+
+# Resource types moto 5.2.5's CloudFormation does not create (it records them
+# only); the schema check below covers them.
+NOT_MODELLED_BY_MOTO = {
+    "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Stage", "AWS::CloudWatch::Alarm",
+    "AWS::SecretsManager::Secret", "AWS::Pipes::Pipe", "AWS::IAM::RolePolicy",
+}
+
+
+def condition_values(template: dict, parameters: dict) -> dict:
+    """Each condition's value for these parameters (the functions the template uses)."""
+    values = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    values.update(parameters)
+    conditions = template.get("Conditions", {})
+
+    def ev(node):
+        if isinstance(node, dict):
+            (fn, arg), = node.items()
+            if fn == "Ref":
+                return str(values[arg])
+            if fn == "Condition":
+                return ev(conditions[arg])
+            if fn == "Fn::Equals":
+                return str(ev(arg[0])) == str(ev(arg[1]))
+            if fn == "Fn::Not":
+                return not ev(arg[0])
+            if fn == "Fn::And":
+                return all(ev(a) for a in arg)
+            if fn == "Fn::Or":
+                return any(ev(a) for a in arg)
+            raise AssertionError(f"condition function {fn} is not modelled")
+        return node
+
+    return {name: ev(body) for name, body in conditions.items()}
+
+
+def lint_errors(template: dict, parameters: dict) -> list:
+    """cfn-lint's errors for the transformed template with these parameter values
+    (as defaults, which cfn-lint resolves): every resource's properties against
+    the CloudFormation resource schemas cfn-lint carries (required properties,
+    enums, patterns, lengths)."""
+    from cfnlint.api import ManualArgs, lint
+
+    tpl = copy.deepcopy(template)
+    for name, value in parameters.items():
+        tpl["Parameters"][name]["Default"] = int(value) if tpl["Parameters"][name]["Type"] == "Number" else value
+    return [str(m) for m in lint(json.dumps(tpl), config=ManualArgs(regions=["us-east-1"])) if m.rule.id.startswith("E")]
+
+
+class Rehearsal(unittest.TestCase):
+    """The expanded, SAM-transformed template created as a stack on moto (a local
+    implementation of AWS's APIs), for each parameter set of REHEARSALS. moto's
+    CloudFormation creates the resources it models (functions, roles, table, log
+    groups, queue, bus, state machine, permissions) and only records the others
+    (API Gateway v2, alarms, secrets, the pipe, role policies); every resource is
+    also checked by cfn-lint against the CloudFormation resource schemas."""
+
+    def setUp(self):
+        try:
+            import moto  # noqa: F401
+        except ImportError:
+            self.skipTest("moto is not installed (make tools installs it)")
+
+    def create(self, parameters: dict):
+        import logging
+        import warnings
+
+        import boto3
+        from moto import mock_aws
+
+        # moto says so, once per resource it does not model; NOT_MODELLED_BY_MOTO lists them.
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Tried to parse .* but it's not supported")
+        os.environ.update({"AWS_ACCESS_KEY_ID": "rehearsal", "AWS_SECRET_ACCESS_KEY": "rehearsal"})
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1")
+            s3.create_bucket(Bucket="artifacts")
+            s3.put_object(Bucket="artifacts", Key="code.zip", Body=b"the binaries' zip")
+            cfn = boto3.client("cloudformation", region_name="us-east-1")
+            cfn.create_stack(
+                StackName="rehearsal", TemplateBody=json.dumps(CFN), Capabilities=["CAPABILITY_IAM"],
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            )
+            stack = cfn.describe_stacks(StackName="rehearsal")["Stacks"][0]
+            created = {r["LogicalResourceId"]: r for r in cfn.list_stack_resources(StackName="rehearsal")["StackResourceSummaries"]}
+            functions = {
+                f["FunctionName"]: f for f in boto3.client("lambda", region_name="us-east-1").list_functions()["Functions"]
+            }
+            tables = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=created["EventsTable"]["PhysicalResourceId"])["Table"]
+            machines = boto3.client("stepfunctions", region_name="us-east-1").list_state_machines()["stateMachines"]
+        return stack, created, functions, tables, machines
+
+    def test_each_parameter_set_creates_the_stack(self):
+        for name, parameters in REHEARSALS.items():
+            with self.subTest(name):
+                stack, created, functions, table, machines = self.create(parameters)
+                self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE", stack.get("StackStatusReason"))
+                conditions = condition_values(CFN, parameters)
+                expected = {k for k, r in CFN_RES.items() if conditions.get(r.get("Condition"), True)}
+                # moto lists a resource it does not model without its logical id.
+                modelled = {k for k in created if k}
+                self.assertLessEqual(modelled, expected)
+                not_modelled = {CFN_RES[k]["Type"] for k in expected - modelled}
+                self.assertLessEqual(not_modelled, NOT_MODELLED_BY_MOTO, "moto did not create these")
+                self.assertEqual(set(functions), {f"rehearsal-{p}" for p in PROVIDERS})
+                for p in PROVIDERS:
+                    env = functions[f"rehearsal-{p}"]["Environment"]["Variables"]
+                    # A Ref to a resource moto does not model (the token secret) comes
+                    # out empty there and the variable is dropped; the Secrets tests
+                    # check WEBHOOK_TOKENS_SECRET_ID in the transformed template.
+                    self.assertEqual(env["TABLE_NAME"], table["TableName"], p)
+                    self.assertFalse(SECRET_VALUE_VARS & set(env), p)
+                    self.assertEqual(
+                        "SENDPULSE_RESPONSE_BODY_SECRET_ID" in env,
+                        p == "sendpulse" and "SendPulseResponseSecretId" in parameters,
+                        p,
+                    )
+                fan_out = parameters.get("EventFanOut") == "enabled"
+                self.assertEqual(table.get("StreamSpecification", {}).get("StreamEnabled", False), fan_out)
+                self.assertEqual(len(machines), int(fan_out))
+                self.assertEqual("EventBus" in created, fan_out and not parameters.get("EventBusName"))
+
+    def test_every_resource_holds_the_resource_schemas(self):
+        for name, parameters in REHEARSALS.items():
+            with self.subTest(name):
+                self.assertEqual(lint_errors(CFN, parameters), [])
+
+    def test_the_schema_check_can_fail(self):
+        broken = copy.deepcopy(CFN)
+        broken["Resources"]["FanOutPipe"]["Properties"]["LogConfiguration"]["Level"] = "LOUD"
+        errors = lint_errors(broken, REHEARSALS["everything on"])
+        self.assertTrue(any("LOUD" in e for e in errors), errors)
+
+
 class Outputs(unittest.TestCase):
     def test_five_webhook_urls_without_token_and_the_table_name(self):
         outputs = SOURCE["Outputs"]
