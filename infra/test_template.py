@@ -38,14 +38,12 @@ REPO = INFRA.parent
 TEMPLATE = INFRA / "template.yaml"
 SAMCONFIG = INFRA / "samconfig.toml"
 
-PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
-# The template's Fn::ForEach loops: loop name -> the providers it covers.
-LOOPS = {
-    ("Resources", "Fn::ForEach::Providers"): PROVIDERS,
-    # SendpulseFunction is written out: it alone has SENDPULSE_RESPONSE_BODY_SECRET_ID.
-    ("Resources", "Fn::ForEach::Functions"): [p for p in PROVIDERS if p != "sendpulse"],
-    ("Outputs", "Fn::ForEach::WebhookUrls"): PROVIDERS,
-}
+# The template's Fn::ForEach loops, each over every provider.
+LOOPS = [
+    ("Resources", "Fn::ForEach::Providers"),
+    ("Resources", "Fn::ForEach::Functions"),
+    ("Outputs", "Fn::ForEach::WebhookUrls"),
+]
 TABLE_ACTIONS = {
     "dynamodb:BatchWriteItem",
     "dynamodb:BatchGetItem",
@@ -53,9 +51,9 @@ TABLE_ACTIONS = {
 }
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # What a function would hold a secret's value in (set only locally, never here).
-SECRET_VALUE_VARS = {"WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY"}
+SECRET_VALUE_VARS = {"WEBHOOK_TOKENS", "RESPONSE_BODY"}
 # What it holds instead: the secret's ARN or name.
-SECRET_ID_VARS = {"WEBHOOK_TOKENS_SECRET_ID", "SENDPULSE_RESPONSE_BODY_SECRET_ID"}
+SECRET_ID_VARS = {"WEBHOOK_TOKENS_SECRET_ID", "RESPONSE_BODY_SECRET_ID"}
 NO_VALUE = {"Ref": "AWS::NoValue"}
 ALARM_ACTIONS = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
 
@@ -188,6 +186,9 @@ def as_list(v):
 
 
 RAW = load_source()  # as written, with the loops
+# The providers: the Providers mapping's rows, in order (the registry's order:
+# crates/normalize/tests/registry.rs checks that they agree).
+PROVIDERS = [row["Name"] for row in RAW["Mappings"]["Providers"].values()]
 SOURCE = expand()  # as CloudFormation sees it after AWS::LanguageExtensions
 CFN = translate(SOURCE)
 RES = SOURCE["Resources"]
@@ -207,7 +208,7 @@ def lambda_function(provider: str) -> dict:
 
 class Functions(unittest.TestCase):
     def test_exactly_one_function_per_provider(self):
-        """GIVEN the template WHEN listing functions THEN there are the five, named after the binaries."""
+        """GIVEN the template WHEN listing functions THEN there is one per provider, named after its binary."""
         functions = resources_of_type(RES, "AWS::Serverless::Function")
         self.assertEqual(set(functions), {f"{logical(p)}Function" for p in PROVIDERS})
         for p in PROVIDERS:
@@ -254,7 +255,7 @@ class Functions(unittest.TestCase):
             )
 
     def test_environment(self):
-        """GIVEN the config contract of DESIGN.md WHEN SAM merges Globals THEN each function gets it."""
+        """GIVEN the config contract of docs/design.md WHEN SAM merges Globals THEN each function gets it."""
         for p in PROVIDERS:
             env = lambda_function(p)["Environment"]["Variables"]
             self.assertEqual(env["TABLE_NAME"], {"Ref": "EventsTable"}, p)
@@ -263,7 +264,7 @@ class Functions(unittest.TestCase):
             self.assertEqual(env["WEBHOOK_TOKENS_SECRET_ID"], {"Ref": f"{logical(p)}TokenSecret"}, p)
             self.assertNotIn("ALLOW_UNAUTHENTICATED", env, p)
             self.assertFalse(SECRET_VALUE_VARS & set(env), p)
-            self.assertEqual("SENDPULSE_RESPONSE_BODY_SECRET_ID" in env, p == "sendpulse", p)
+            self.assertIn("RESPONSE_BODY_SECRET_ID", env, p)
 
 
 class Routes(unittest.TestCase):
@@ -438,12 +439,22 @@ class Secrets(unittest.TestCase):
             self.assertIs(gen["ExcludePunctuation"], True, p)
             self.assertGreaterEqual(gen["PasswordLength"], 32, p)
 
-    def test_sendpulse_answer_body_is_an_optional_secret_only_sendpulse_reads(self):
-        env = RES["SendpulseFunction"]["Properties"]["Environment"]["Variables"]
-        self.assertEqual(
-            env["SENDPULSE_RESPONSE_BODY_SECRET_ID"],
-            {"Fn::If": ["HasSendPulseResponse", {"Ref": "SendPulseResponseSecretId"}, NO_VALUE]},
-        )
+    def test_the_answer_body_is_an_optional_secret_only_its_function_reads(self):
+        """GIVEN a provider whose row says AnswerBody: 1 (SendPulse) THEN its RESPONSE_BODY_SECRET_ID
+        names the SendPulseResponseSecretId secret when that is set; every other function's is empty
+        or unset; and only SendPulse's role may read that secret."""
+        rows = {row["Name"]: row for row in RAW["Mappings"]["Providers"].values()}
+        secret = {"Ref": "SendPulseResponseSecretId"}
+        for p in PROVIDERS:
+            env = RES[f"{logical(p)}Function"]["Properties"]["Environment"]["Variables"]
+            self.assertIn(rows[p]["AnswerBody"], (0, 1), p)
+            self.assertEqual(
+                env["RESPONSE_BODY_SECRET_ID"],
+                {"Fn::If": ["HasSendPulseResponse", {"Fn::Select": [rows[p]["AnswerBody"], ["", secret]]}, NO_VALUE]},
+                p,
+            )
+        # The role policy below is SendPulse's: a second row with AnswerBody: 1 needs its own.
+        self.assertEqual([p for p in PROVIDERS if rows[p]["AnswerBody"] == 1], ["sendpulse"])
         param = SOURCE["Parameters"]["SendPulseResponseSecretId"]
         self.assertEqual(param["Default"], "")
         self.assertTrue(re.fullmatch(param["AllowedPattern"], "marketing-webhooks/sendpulse-response-body"))
@@ -487,7 +498,7 @@ class Secrets(unittest.TestCase):
     def test_samconfig_holds_no_secret(self):
         config = tomllib.loads(SAMCONFIG.read_text())
         text = json.dumps(config)
-        for needle in ("WEBHOOK_TOKENS", "SENDPULSE_RESPONSE_BODY", "SecretString", "token="):
+        for needle in ("WEBHOOK_TOKENS", "RESPONSE_BODY", "SecretString", "token="):
             self.assertNotIn(needle, text)
         deploy = config["default"]["deploy"]["parameters"]
         overrides = deploy.get("parameter_overrides", "")
@@ -594,11 +605,11 @@ class Observability(unittest.TestCase):
         self.assertEqual(props["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
 
     def test_every_alarm_notifies_the_optional_topic(self):
-        """Per provider: errors, throttles, silent, unmapped; shared: API 5xx, table throttles,
-        duration, truncated, fan-out dead letters. Only a silent provider treats no data as
+        """Per provider: errors, throttles, silent, unmapped, duration; shared: API 5xx, table
+        throttles, truncated, fan-out dead letters. Only a silent provider treats no data as
         breaching (no data is what silence looks like)."""
         alarms = self._alarms()
-        self.assertEqual(len(alarms), 4 * len(PROVIDERS) + 5)
+        self.assertEqual(len(alarms), 5 * len(PROVIDERS) + 4)
         self.assertEqual(
             RAW["Conditions"]["HasAlarmTopic"], {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
         )
@@ -622,38 +633,59 @@ def provider_dim(p: str) -> list:
     return [{"Name": "provider", "Value": p}]
 
 
+# A search over every provider's metric of one name: a dashboard SEARCH expression
+# ({namespace,provider} MetricName="..." with its statistic and period) or a Metrics
+# Insights query (SELECT SUM(name) FROM SCHEMA(namespace, provider)). Neither lists
+# the providers, so a new one shows up without an edit.
+SEARCH = re.compile(r"""^SEARCH\('\{(\w+),provider\} MetricName="(\w+)"', '(\w+)', 300\)$""")
+INSIGHTS = re.compile(r"^SELECT SUM\((\w+)\) FROM SCHEMA\((\w+), provider\)$")
+EVERY_PROVIDER = {"provider": "*"}
+
+
 def alarm_metrics(alarm: dict) -> list:
     props = alarm["Properties"]
     if "MetricName" in props:
         return [{"Namespace": props["Namespace"], "MetricName": props["MetricName"], "Dimensions": props["Dimensions"]}]
-    return [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+    out = [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+    for m in props.get("Metrics", []):
+        query = INSIGHTS.match(m.get("Expression", ""))
+        if query:
+            out.append({"Namespace": query[2], "MetricName": query[1], "Dimensions": EVERY_PROVIDER})
+    return out
 
 
 def dashboard() -> dict:
-    """The dashboard body with its ${...} substitutions filled in."""
+    """The dashboard body with its ${...} substitutions filled in (${!x} is a literal ${x})."""
     body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    refs = set(re.findall(r"\$\{([^}]+)\}", body))
+    refs = set(re.findall(r"\$\{([^!}][^}]*)\}", body))
     resolved = body
     for ref in refs:
         resolved = resolved.replace("${" + ref + "}", f"<{ref}>")
-    return json.loads(resolved)
+    return json.loads(resolved.replace("${!", "${"))
 
 
 def dashboard_metrics() -> list:
-    """Every metric line of the dashboard as (namespace, name, dimensions, stat)."""
+    """Every metric line of the dashboard as (namespace, name, dimensions, stat, title);
+    a SEARCH over every provider has the dimensions {"provider": "*"}."""
     out = []
     for w in dashboard()["widgets"]:
+        title = w.get("properties", {}).get("title")
         for m in w.get("properties", {}).get("metrics", []):
+            if len(m) == 1 and "expression" in m[0]:
+                search = SEARCH.match(m[0]["expression"])
+                assert search, m[0]["expression"]
+                out.append((search[1], search[2], EVERY_PROVIDER, search[3], title))
+                continue
             opts = m[-1] if isinstance(m[-1], dict) else {}
             parts = m[:-1] if opts else m
             dims = dict(zip(parts[2::2], parts[3::2]))
-            out.append((parts[0], parts[1], dims, opts.get("stat", w["properties"].get("stat")), w["properties"]["title"]))
+            out.append((parts[0], parts[1], dims, opts.get("stat", w["properties"].get("stat")), title))
     return out
 
 
 class Metrics(unittest.TestCase):
     def test_the_functions_write_the_contracted_metrics(self):
-        """GIVEN DESIGN.md's contract THEN metrics.rs writes these, and the template uses no other."""
+        """GIVEN docs/design.md's contract THEN metrics.rs writes these, and the template uses no other."""
         self.assertEqual(
             set(EMF_METRICS),
             {"Received", "Stored", "Duplicates", "Quarantined", "Unknown", "Truncated",
@@ -671,21 +703,30 @@ class Metrics(unittest.TestCase):
             self.assertEqual(names, ["provider"], name)
 
     def test_silent_provider_alarm_is_per_provider_off_by_default_and_breaches_on_no_data(self):
+        """GIVEN a row of the Providers mapping THEN the template has its written-out
+        <Provider>SilentHours parameter, <Provider>SilentAlarmOn condition and
+        <Provider>SilentAlarm (they cannot loop: docs/deploy.md, "Packaging")."""
         for p in PROVIDERS:
-            param = SOURCE["Parameters"][f"{logical(p)}SilentHours"]
-            self.assertEqual(param["Default"], 0, p)
-            self.assertLessEqual(param["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
-            cond = RAW["Conditions"][f"{logical(p)}SilentAlarmOn"]
-            self.assertEqual(cond, {"Fn::Not": [{"Fn::Equals": [{"Ref": f"{logical(p)}SilentHours"}, 0]}]})
-            alarm = RES[f"{logical(p)}SilentAlarm"]
-            self.assertEqual(alarm["Condition"], f"{logical(p)}SilentAlarmOn")
+            param, cond, name = f"{logical(p)}SilentHours", f"{logical(p)}SilentAlarmOn", f"{logical(p)}SilentAlarm"
+            for section, key in (("Parameters", param), ("Conditions", cond), ("Resources", name)):
+                self.assertTrue(key in RAW[section], f"infra/template.yaml: {section} lacks {key} (copy another provider's)")
+            param_props = SOURCE["Parameters"][param]
+            self.assertEqual(param_props["Default"], 0, p)
+            self.assertLessEqual(param_props["MaxValue"] * 3600, 7 * 86400)  # CloudWatch's evaluation range
+            self.assertEqual(RAW["Conditions"][cond], {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, 0]}]})
+            alarm = RES[name]
+            self.assertEqual(alarm["Condition"], cond)
             props = alarm["Properties"]
+            self.assertEqual(props["AlarmName"], {"Fn::Sub": f"${{AWS::StackName}}-{p}-silent"})
+            self.assertIn("${" + param + "}", props["AlarmDescription"]["Fn::Sub"], p)
             self.assertEqual(alarm_metrics(alarm), [{"Namespace": NAMESPACE, "MetricName": "Received", "Dimensions": provider_dim(p)}])
             self.assertEqual((props["Statistic"], props["Period"]), ("Sum", 3600))
-            self.assertEqual(props["EvaluationPeriods"], {"Ref": f"{logical(p)}SilentHours"})
-            self.assertEqual(props["DatapointsToAlarm"], {"Ref": f"{logical(p)}SilentHours"})
+            self.assertEqual(props["EvaluationPeriods"], {"Ref": param})
+            self.assertEqual(props["DatapointsToAlarm"], {"Ref": param})
             self.assertEqual((props["ComparisonOperator"], props["Threshold"]), ("LessThanThreshold", 1))
             self.assertEqual(props["TreatMissingData"], "breaching")
+        silent = {k for k in RAW["Resources"] if k.endswith("SilentAlarm")}
+        self.assertEqual(silent, {f"{logical(p)}SilentAlarm" for p in PROVIDERS}, "a silent alarm without a Providers row")
 
     def test_unmapped_alarm_per_provider_adds_quarantined_and_unknown_per_hour(self):
         for p in PROVIDERS:
@@ -704,33 +745,35 @@ class Metrics(unittest.TestCase):
             self.assertEqual(props["Threshold"], {"Ref": "UnmappedEventsThreshold"})
             self.assertEqual(props["ComparisonOperator"], "GreaterThanThreshold")
 
-    def test_duration_alarm_watches_every_function_p99_below_flashys_limit(self):
-        alarm = RES["DurationNearLimitAlarm"]
-        props = alarm["Properties"]
-        fns = {m["Dimensions"][0]["Value"]["Ref"] for m in alarm_metrics(alarm)}
-        self.assertEqual(fns, {f"{logical(p)}Function" for p in PROVIDERS})
-        for q in props["Metrics"]:
-            if "MetricStat" in q:
-                self.assertEqual((q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"]), ("Duration", "p99"))
-        self.assertEqual(props["Threshold"], {"Ref": "DurationAlarmMs"})
+    def test_duration_alarm_watches_each_function_p99_below_flashys_limit(self):
         param = SOURCE["Parameters"]["DurationAlarmMs"]
         self.assertLess(param["Default"], 5000)
-        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
-        self.assertTrue(expr.startswith("MAX(["), expr)
         for p in PROVIDERS:
-            self.assertIn(p, expr)
+            alarm = RES[f"{logical(p)}DurationAlarm"]
+            self.assertNotIn("Condition", alarm)
+            props = alarm["Properties"]
+            self.assertEqual(props["AlarmName"], {"Fn::Sub": f"${{AWS::StackName}}-{p}-duration-near-limit"})
+            self.assertEqual(
+                alarm_metrics(alarm),
+                [{"Namespace": "AWS/Lambda", "MetricName": "Duration",
+                  "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": f"{logical(p)}Function"}}]}],
+            )
+            self.assertEqual((props["ExtendedStatistic"], props["Period"]), ("p99", 300))
+            self.assertEqual((props["EvaluationPeriods"], props["DatapointsToAlarm"]), (3, 2))
+            self.assertEqual(props["Threshold"], {"Ref": "DurationAlarmMs"})
+            self.assertEqual(props["ComparisonOperator"], "GreaterThanThreshold")
 
     def test_truncated_alarm_fires_on_any_truncated_member(self):
+        """GIVEN the Truncated metric of every provider, summed by one query (no provider list)
+        THEN one truncated member anywhere fires it."""
         alarm = RES["TruncatedAlarm"]
         props = alarm["Properties"]
         self.assertEqual(
-            sorted(m["Dimensions"][0]["Value"] for m in alarm_metrics(alarm)), sorted(PROVIDERS)
+            alarm_metrics(alarm), [{"Namespace": NAMESPACE, "MetricName": "Truncated", "Dimensions": EVERY_PROVIDER}]
         )
-        self.assertEqual({m["MetricName"] for m in alarm_metrics(alarm)}, {"Truncated"})
+        (query,) = props["Metrics"]
+        self.assertEqual((query["ReturnData"], query["Period"]), (True, 300))
         self.assertEqual((props["Threshold"], props["ComparisonOperator"]), (1, "GreaterThanOrEqualToThreshold"))
-        expr = [q for q in props["Metrics"] if q.get("ReturnData")][0]["Expression"]
-        for p in PROVIDERS:
-            self.assertIn(f"FILL({p}, 0)", expr)
 
 
 class Dashboard(unittest.TestCase):
@@ -742,18 +785,19 @@ class Dashboard(unittest.TestCase):
 
     def test_body_is_json_with_only_known_substitutions(self):
         body = RES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-        self.assertEqual(set(re.findall(r"\$\{([^}]+)\}", body)), {"AWS::Region", "WebhookApi", "EventsTable"})
+        self.assertEqual(set(re.findall(r"\$\{([^!}][^}]*)\}", body)), {"AWS::Region", "WebhookApi", "EventsTable"})
         self.assertTrue(dashboard()["widgets"])
 
     def test_events_duplicates_quarantined_unknown_and_answers_per_provider(self):
+        """Each a search over every provider: a new provider shows up without an edit."""
         for name in ("Received", "Duplicates", "Quarantined", "Unknown", "Truncated", "Requests4xx", "Requests5xx"):
-            providers = sorted(d["provider"] for d, _ in self.lines(NAMESPACE, name))
-            self.assertEqual(providers, sorted(PROVIDERS), name)
+            self.assertEqual(self.lines(NAMESPACE, name), [(EVERY_PROVIDER, "Sum")], name)
 
     def test_latency_p50_and_p99_against_flashys_5_seconds(self):
         for stat in ("p50", "p99"):
-            self.assertEqual(len(self.lines(NAMESPACE, "Latency", stat)), len(PROVIDERS), stat)
-        widget = next(w for w in dashboard()["widgets"] if any(m[1] == "Latency" for m in w.get("properties", {}).get("metrics", [])))
+            self.assertEqual(self.lines(NAMESPACE, "Latency", stat), [(EVERY_PROVIDER, stat)], stat)
+        title = next(t for _, name, _, _, t in self.metrics if name == "Latency")
+        widget = next(w for w in dashboard()["widgets"] if w.get("properties", {}).get("title") == title)
         marks = widget["properties"]["annotations"]["horizontal"]
         self.assertIn(5000, [m["value"] for m in marks])
 
@@ -1114,23 +1158,29 @@ def walk_strings(node):
 class Loops(unittest.TestCase):
     def test_each_loop_covers_its_providers_and_the_mapping_has_one_row_each(self):
         """GIVEN the template as written THEN the providers are the Providers mapping's rows, in
-        order, and every Fn::ForEach runs over them (Functions over all but SendPulse)."""
+        order, and every Fn::ForEach runs over them."""
         self.assertEqual(RAW["Transform"], ["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"])
         rows = RAW["Mappings"]["Providers"]
         self.assertEqual(list(rows), [logical(p) for p in PROVIDERS])
         for p in PROVIDERS:
+            row = rows[logical(p)]
             self.assertEqual(
-                rows[logical(p)],
-                {"Name": p, "Label": rows[logical(p)]["Label"], "Path": f"/webhooks/{p}", "CodeUri": f"../target/lambda/{p}/"},
+                row,
+                {"Name": p, "Label": row["Label"], "Path": f"/webhooks/{p}", "CodeUri": f"../target/lambda/{p}/",
+                 "AnswerBody": row["AnswerBody"]},
+                f"infra/template.yaml, Providers row {logical(p)}",
             )
-            self.assertEqual(rows[logical(p)]["Label"].lower().replace("-", ""), p)
-        loops = {(section, k) for section in ("Conditions", "Resources", "Outputs") for k in RAW.get(section, {})
-                 if k.startswith("Fn::ForEach::")}
-        self.assertEqual(loops, set(LOOPS))
-        for (section, key), providers in LOOPS.items():
+            self.assertEqual(row["Label"].lower().replace("-", ""), p)
+        loops = [(section, k) for section in ("Conditions", "Resources", "Outputs") for k in RAW.get(section, {})
+                 if k.startswith("Fn::ForEach::")]
+        self.assertEqual(loops, LOOPS)
+        for section, key in LOOPS:
             identifier, collection, _body = RAW[section][key]
             self.assertEqual(identifier, "Provider", key)
-            self.assertEqual(collection, [logical(p) for p in providers], key)
+            self.assertEqual(
+                collection, list(rows),
+                f"infra/template.yaml: the list of {key} (`&providers`) must name every Providers row, in order",
+            )
 
     def test_nothing_is_left_to_expand(self):
         """GIVEN the expanded template THEN no loop, loop variable or lookup in the Providers mapping is left."""
@@ -1145,9 +1195,9 @@ class Loops(unittest.TestCase):
         """GIVEN a stack deployed from the template before the loops THEN the expanded template has
         the same logical ids (a renamed id is a new resource: the old one is deleted)."""
         per_provider = ["TokenSecret", "LogGroup", "Role", "Function", "ErrorsAlarm", "ThrottlesAlarm",
-                        "SilentAlarm", "UnmappedAlarm"]
-        shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "SendpulseResponseSecretPolicy", "Api5xxRateAlarm", "TableWriteThrottlesAlarm",
-                  "DurationNearLimitAlarm", "TruncatedAlarm", "Dashboard"} | FAN_OUT
+                        "SilentAlarm", "UnmappedAlarm", "DurationAlarm"]
+        shared = {"WebhookApi", "ApiAccessLogGroup", "EventsTable", "SendpulseResponseSecretPolicy", "Api5xxRateAlarm",
+                  "TableWriteThrottlesAlarm", "TruncatedAlarm", "Dashboard"} | FAN_OUT
         self.assertEqual(set(RES), shared | {logical(p) + r for p in PROVIDERS for r in per_provider})
         self.assertEqual(
             set(SOURCE["Outputs"]),
@@ -1175,22 +1225,6 @@ class Loops(unittest.TestCase):
             self.assertEqual(theirs["CodeUri"], mine["CodeUri"], p)
             self.assertEqual(theirs["Events"], mine["Events"], p)
 
-    def test_sendpulse_function_is_the_loop_body_plus_its_response_body(self):
-        """GIVEN SendpulseFunction is written out (an Fn::If inside Fn::ForEach can only name a fixed
-        condition) THEN it is exactly what the Functions loop would make for SendPulse, plus
-        SENDPULSE_RESPONSE_BODY_SECRET_ID."""
-        import tempfile
-
-        variant = copy.deepcopy(RAW)
-        del variant["Resources"]["SendpulseFunction"]
-        variant["Resources"]["Fn::ForEach::Functions"][1].append("Sendpulse")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "template.json"
-            path.write_text(json.dumps(variant))
-            from_loop = expand(path)["Resources"]["SendpulseFunction"]["Properties"]
-        written = copy.deepcopy(RES["SendpulseFunction"]["Properties"])
-        del written["Environment"]["Variables"]["SENDPULSE_RESPONSE_BODY_SECRET_ID"]
-        self.assertEqual(written, from_loop)
 
 
 def run_sam(args: list, cwd: Path, env: dict | None = None):
@@ -1250,8 +1284,8 @@ def sam_cli_installed() -> bool:
 class Packaging(unittest.TestCase):
     """`make deploy` runs `sam deploy`, which zips each function's local CodeUri and
     uploads it. Inside Fn::ForEach the path comes from the loop variable; SAM CLI
-    must expand the loop itself to find the five directories (aws-sam-cli issues
-    #5249, #5647). These run SAM CLI in a copy of infra/ with five dummy binaries."""
+    must expand the loop itself to find each provider's directory (aws-sam-cli issues
+    #5249, #5647). These run SAM CLI in a copy of infra/ with a dummy binary per provider."""
 
     def setUp(self):
         if not sam_cli_installed():
@@ -1286,8 +1320,8 @@ class Packaging(unittest.TestCase):
             self.assertEqual(uploads[url], {"bootstrap": f"the {p} binary\n"}, p)
 
     def test_sam_deploy_as_make_deploy_runs_it_uploads_each_functions_own_directory(self):
-        """GIVEN `make deploy`'s command and infra/samconfig.toml THEN SAM CLI uploads five
-        zips, one per binary, and the template it sends points each function at its own."""
+        """GIVEN `make deploy`'s command and infra/samconfig.toml THEN SAM CLI uploads one
+        zip per binary, and the template it sends points each function at its own."""
         deploy = re.search(r"^deploy:.*\n\t(.*)$", MAKEFILE.read_text(), re.M).group(1)
         self.assertIn("--language-extensions", deploy)
         code, uploads, err = run_sam(
@@ -1576,11 +1610,9 @@ class Rehearsal(unittest.TestCase):
                     # check WEBHOOK_TOKENS_SECRET_ID in the transformed template.
                     self.assertEqual(env["TABLE_NAME"], table["TableName"], p)
                     self.assertFalse(SECRET_VALUE_VARS & set(env), p)
-                    self.assertEqual(
-                        "SENDPULSE_RESPONSE_BODY_SECRET_ID" in env,
-                        p == "sendpulse" and "SendPulseResponseSecretId" in parameters,
-                        p,
-                    )
+                    # Named for the provider that answers with it, empty for the others.
+                    expected_body = parameters.get("SendPulseResponseSecretId") if p == "sendpulse" else ""
+                    self.assertEqual(env.get("RESPONSE_BODY_SECRET_ID", "") or "", expected_body or "", p)
                 fan_out = parameters.get("EventFanOut") == "enabled"
                 self.assertEqual(table.get("StreamSpecification", {}).get("StreamEnabled", False), fan_out)
                 self.assertEqual(len(machines), int(fan_out))
@@ -1599,7 +1631,7 @@ class Rehearsal(unittest.TestCase):
 
 
 class Outputs(unittest.TestCase):
-    def test_five_webhook_urls_without_token_and_the_table_name(self):
+    def test_a_webhook_url_per_provider_without_token_and_the_table_name(self):
         outputs = SOURCE["Outputs"]
         for p in PROVIDERS:
             value = outputs[f"{logical(p)}WebhookUrl"]["Value"]

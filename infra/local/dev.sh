@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dev`: local DynamoDB (dynoxide) on 127.0.0.1:8000 with the table, and
-# all five functions under `cargo lambda watch` on 127.0.0.1:9000.
+# every provider's function under `cargo lambda watch` on 127.0.0.1:9000.
 # Ctrl-C stops everything this started. The table's data lives in
 # target/local/dev.db and survives a restart; FRESH=1 (`make dev FRESH=1`)
 # deletes it first, to start empty.
@@ -30,7 +30,7 @@ cat <<TXT
 
   DynamoDB (dynoxide)  $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME
   Data                 ${DB#"$ROOT/"} (kept across restarts; \`make dev FRESH=1\` starts empty)
-  Functions            http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   (flashy egoi enkod supersend sendpulse)
+  Functions            http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   ($("$ROOT/infra/local/providers.sh" | xargs))
   Token                $( [ "$WEBHOOK_TOKENS" = "$DEV_TOKEN" ] && echo "$DEV_TOKEN (development default)" || echo "from WEBHOOK_TOKENS" )
 
   Try:  curl -s "http://127.0.0.1:$LAMBDA_PORT/lambda-url/flashy/?token=$DEV_TOKEN" --data @events/bodies/flashy.json
@@ -39,7 +39,7 @@ TXT
 
 env_args=()
 for name in TABLE_NAME WEBHOOK_TOKENS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
-    AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED SENDPULSE_RESPONSE_BODY \
+    AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED RESPONSE_BODY \
     RETENTION_DAYS MAX_BODY_BYTES; do
     if [ -n "${!name:-}" ]; then env_args+=(--env-var "$name=${!name}"); fi
 done

@@ -4,7 +4,9 @@
 //! to a KB) over every fixture's events.
 
 use crate::parse_vs_normalize::fixtures;
+use events_table::attr;
 use events_table::item::{fit, item_size, to_item, write_units, Item, GZIP_BASE64};
+use events_table::StoredEvent;
 use normalize::{normalize, Provider, Timestamp};
 
 /// The GSIs as infra/template.yaml defines them: name, partition key, and
@@ -89,7 +91,7 @@ pub fn run() -> Cost {
 }
 
 fn projected_size(item: &Item, hash: &str, projected: &[String]) -> usize {
-    let keep: Vec<&str> = ["event_id", "occurred_at", hash]
+    let keep: Vec<&str> = [attr::EVENT_ID, attr::OCCURRED_AT, hash]
         .into_iter()
         .chain(projected.iter().map(String::as_str))
         .collect();
@@ -102,9 +104,5 @@ fn projected_size(item: &Item, hash: &str, projected: &[String]) -> usize {
 }
 
 fn item_is_compressed(item: &Item) -> bool {
-    let encoding = item
-        .get("attributes")
-        .and_then(|a| a.as_m().ok())
-        .and_then(|a| a.get("raw_encoding"));
-    encoding.and_then(|e| e.as_s().ok()).map(String::as_str) == Some(GZIP_BASE64)
+    StoredEvent::try_from(item).is_ok_and(|e| e.raw_encoding() == Some(GZIP_BASE64))
 }

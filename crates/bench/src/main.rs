@@ -157,7 +157,7 @@ async fn main() {
 
     if wanted("footprint") {
         eprintln!("bench: footprint");
-        let bootstrap = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
+        let bootstrap = normalize::Provider::ALL
             .iter()
             .filter_map(|b| {
                 std::fs::metadata(root().join(format!("target/lambda/{b}/bootstrap"))).ok()

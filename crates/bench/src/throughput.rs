@@ -1,38 +1,21 @@
 //! Figure 6: Deliveries per second through the local stack users run:
 //! `cargo lambda watch` and the local DynamoDB, at a fixed concurrency.
 
+use normalize::Provider;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::Watch;
 use tokio::sync::Mutex;
 
 const TOKEN: &str = "bench-token";
-const PROVIDERS: [&str; 5] = ["flashy", "egoi", "enkod", "supersend", "sendpulse"];
-
-/// A body of new events for a provider.
-fn body(provider: &str) -> String {
-    let id = format!("{:032x}", fastrand::u128(..));
-    let t = 1_732_528_800 + fastrand::u32(..1_000_000);
-    match provider {
-        "flashy" => format!(
-            r#"[{{"account_id":1,"contact_id":"{id}","feed_id":2,"timestamp":{t},"event":"contact_subscribed"}}]"#
-        ),
-        "egoi" => format!(
-            r#"{{"events":[{{"action":"email_open","action_date":{t},"action_data":{{"messageHash":"{id}"}},"list_id":"1","contact":{{"base":["{id}"],"fields":[]}}}}]}}"#
-        ),
-        "enkod" => format!(
-            r#"{{"event":"message open","message_id":1,"message_uid":"{id}","to":"reader@example.com"}}"#
-        ),
-        "supersend" => format!(
-            r#"{{"type":"open","CampaignId":"c1","contact":{{"id":"{id}","email":"lead@example.com"}}}}"#
-        ),
-        _ => {
-            let items: Vec<String> = (0..5)
-                .map(|i| format!(r#"{{"timestamp":"{t}","event":"open","task_id":"{id}","email":"r{i}@example.com"}}"#))
-                .collect();
-            format!("[{}]", items.join(","))
-        }
-    }
+/// A body of one new event for a provider: its registry example, made new
+/// by an id of its own.
+fn body(provider: Provider) -> String {
+    let name = provider.event_names().next().unwrap_or("open");
+    let mut member: serde_json::Value =
+        serde_json::from_str(&provider.example_member(name)).expect("the example is JSON");
+    member["bench_id"] = format!("{:032x}", fastrand::u128(..)).into();
+    provider.example_body(&[member.to_string()])
 }
 
 pub struct Throughput {
@@ -64,7 +47,7 @@ pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
         .build()
         .unwrap();
     let port = watch.port;
-    let url = |p: &str| format!("http://127.0.0.1:{port}/lambda-url/{p}/?token={TOKEN}");
+    let url = |p: Provider| format!("http://127.0.0.1:{port}/lambda-url/{p}/?token={TOKEN}");
     // Each function's first request waits for its build; not timed.
     watch.ready(&http).await;
 
@@ -83,7 +66,7 @@ pub async fn run(deliveries: usize, concurrency: usize) -> Throughput {
                     *n += 1;
                     *n
                 };
-                let provider = PROVIDERS[i % PROVIDERS.len()];
+                let provider = Provider::ALL[i % Provider::ALL.len()];
                 let sent = Instant::now();
                 let response = http
                     .post(url(provider))

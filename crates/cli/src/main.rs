@@ -49,7 +49,7 @@ enum Command {
     /// Re-run the current normalizer over stored raw payloads and apply what
     /// changed. A failed item is listed and the run goes on; the exit status
     /// is 1 when any failed. Items written by a newer normalizer, and
-    /// quarantine items kept only in part, are left as they are.
+    /// quarantine items quarantined only in part, are left as they are.
     Reprocess(reprocess::Args),
     /// POST a body to a running endpoint (`make dev` by default).
     Send(send::Args),

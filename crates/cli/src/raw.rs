@@ -1,13 +1,9 @@
-//! The `raw` attribute back to the bytes the provider sent:
-//! `attributes.raw_encoding` is absent (raw is the text), `base64` (a
-//! quarantined body that was not UTF-8), or `gzip+base64` (compressed where
-//! that saves a write unit or lets the item fit in 400 KB).
+//! The bytes the provider sent (decoded by events-table's
+//! `StoredEvent::raw_bytes`), for reading: pretty-printed, or as JSON.
 
 use serde_json::Value;
 
 use base64::Engine as _;
-
-pub use events_table::item::decode_raw as decode;
 
 /// The payload for reading: JSON pretty-printed (keys in the provider's
 /// order, numbers as sent), other UTF-8 text as it is, other bytes as a

@@ -4,22 +4,26 @@
 //! The id rules make this idempotent. An event's id comes from its provider
 //! and its own content, never from the mapping, so the re-normalized event
 //! of a stored `raw` has the stored id and overwrites the item in place. A
-//! quarantined (`invalid`) body that now normalizes becomes the events its
-//! delivery would have stored, with their own ids; stored through
-//! `store_all`, they cannot duplicate what is already there.
+//! quarantined (`invalid`) item is read again the way the functions read
+//! what it holds (events-table's `Intake`): a member as a member at its
+//! place, a body as a body. Read now, it becomes the items its delivery
+//! would have stored, with their own ids; stored through `store_all`, they
+//! cannot duplicate what is already there.
 //!
 //! Left as they are, each with its reason: an item written by a newer
 //! normalizer than this one (its `normalizer` attribute; an item without
-//! one is older than the attribute); a quarantine item kept only in part
+//! one is older than the attribute); a quarantine item quarantined only in part
 //! (`attributes.truncated`), whose raw is not the whole body; a typed event
 //! this normalizer can only read as `unknown`, unless `allow_downgrade`.
 
-use crate::db::{attr, s, truncated, Item};
-use crate::raw;
+use crate::db::{describe_truncated, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr::{self, inner};
+use events_table::intake::{holds, BodyItems, Expiry, Holds, Intake, HOLDS_BODY};
 use events_table::item::{fit, to_item};
-use events_table::store::MAX_EVENTS;
-use normalize::{normalize, quarantine, Event, Provider, Timestamp, INVALID, UNKNOWN};
+use events_table::store::{event_id, MAX_EVENTS};
+use events_table::StoredEvent;
+use normalize::{Event, Member, Provider, Timestamp, INVALID, UNKNOWN};
 use semver::Version;
 use std::collections::BTreeSet;
 
@@ -65,69 +69,100 @@ pub fn plan(old: &Item, options: Options) -> Plan {
 }
 
 fn try_plan(old: &Item) -> Result<Plan, String> {
-    let id = s(old, "event_id").ok_or("no event_id")?;
-    if let Some(part) = truncated(old) {
+    let view = StoredEvent::try_from(old).map_err(|e| e.to_string())?;
+    let id = view.event_id.as_str();
+    if let Some(part) = view.truncated() {
         return Err(format!(
-            "kept only in part (truncated: {}); its raw is not the whole body, so it \
+            "quarantined only in part (truncated: {}); its raw is not the whole body, so it \
              cannot be re-normalized",
-            part.describe()
+            describe_truncated(&part)
         ));
     }
-    not_newer_than_this(old)?;
-    let provider: Provider = s(old, "provider").ok_or("no provider")?.parse()?;
-    let stored_raw = s(old, "raw").ok_or("no raw payload stored")?;
-    let bytes = raw::decode(stored_raw, attr(old, "raw_encoding"))?;
-    let received_at = s(old, "received_at")
+    not_newer_than_this(&view)?;
+    let provider: Provider = view.provider.as_deref().ok_or("no provider")?.parse()?;
+    let bytes = view.raw_bytes().ok_or("no raw payload stored")??;
+    let received_at = view
+        .received_at
+        .as_deref()
         .and_then(Timestamp::parse)
         .ok_or("no readable received_at")?;
-    let from = s(old, "event_type").unwrap_or_default();
+    let from = view.event_type.as_deref().unwrap_or_default();
 
     if from == INVALID {
-        return match normalize(provider, &bytes, received_at) {
-            Ok(events) if events.is_empty() => {
-                Err("the body now normalizes to no events; kept as it is".to_owned())
-            }
-            Ok(events) if events.len() > MAX_EVENTS => Err(format!(
-                "the body carries {} events, over the limit of {MAX_EVENTS} per request; kept",
-                events.len()
-            )),
-            Ok(events) => {
-                let items = events
-                    .iter()
-                    .enumerate()
-                    .map(|(i, event)| {
-                        stored_form(event, old).map_err(|size| {
-                            format!("event {i} would be {size} bytes, too large to store; kept")
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Plan::Split { items })
-            }
-            Err(error) => {
-                let kept = quarantine(provider, &bytes, &error.to_string(), received_at);
-                if kept.event_id != id {
-                    return Err(format!(
-                        "the quarantine id is now {}; not rewritten",
-                        kept.event_id
-                    ));
-                }
-                let item = stored_form(&kept, old)
-                    .map_err(|size| format!("would be {size} bytes; kept"))?;
-                Ok(compare(old, item))
-            }
-        };
+        return replan_quarantined(old, &view, provider, &bytes, received_at);
     }
 
+    // An event's raw is one member's text (or the body's one event object):
+    // read again as a member, the way the functions read it in its body.
     let text = String::from_utf8(bytes).map_err(|_| "raw is not UTF-8 text")?;
-    let event = renormalize(provider, &text, id, received_at)?;
+    let mut event = match normalize::member(provider, &text, attr::RAW, received_at) {
+        Member::Event { event, .. } => event,
+        Member::Invalid { reason, .. } => {
+            return Err(format!("raw no longer normalizes: {reason}"));
+        }
+    };
+    if event.event_id != id {
+        return Err(format!(
+            "the normalizer now gives this payload id {}; not rewritten",
+            event.event_id
+        ));
+    }
+    // Byte for byte as stored, whitespace around it included.
+    event.raw = text;
     let item = stored_form(&event, old).map_err(|size| format!("would be {size} bytes; kept"))?;
     Ok(compare(old, item))
 }
 
+/// A quarantine item read again the way the functions read what it holds
+/// (events-table's `Intake`, the handler's own path): a member as a member
+/// at its place, a body as a body. Still quarantined, it is compared with
+/// what is stored (a new reason is a rewrite); read now, its items replace
+/// it (a split).
+fn replan_quarantined(
+    old: &Item,
+    view: &StoredEvent,
+    provider: Provider,
+    bytes: &[u8],
+    received_at: Timestamp,
+) -> Result<Plan, String> {
+    let intake = Intake {
+        provider,
+        received_at,
+        expiry: view.expires_at.clone().map_or(Expiry::Never, Expiry::At),
+    };
+    let items: Vec<Item> = match holds(&view.attributes) {
+        Holds::Member(place) => {
+            let text = std::str::from_utf8(bytes).map_err(|_| "the member is not UTF-8 text")?;
+            vec![intake.member(text, Holds::Member(place)).1]
+        }
+        Holds::Body => match intake.body(bytes, MAX_EVENTS) {
+            BodyItems::Members(members) if members.is_empty() => {
+                return Err("the body now normalizes to no events; kept as it is".to_owned());
+            }
+            BodyItems::Members(members) => members.into_iter().map(|(_, item)| item).collect(),
+            BodyItems::Refused { item, .. } => vec![item],
+        },
+    };
+    let id = view.event_id.as_str();
+    let quarantined =
+        |item: &Item| item.get(attr::EVENT_TYPE) == Some(&AttributeValue::S(INVALID.to_owned()));
+    match items.as_slice() {
+        [item] if event_id(item) == id => Ok(compare(old, item.clone())),
+        [item] if quarantined(item) => Err(format!(
+            "the quarantine id is now {}; not rewritten",
+            event_id(item)
+        )),
+        _ if items.iter().any(|item| event_id(item) == id) => {
+            Err("part of what it holds would be quarantined again under its id; kept".to_owned())
+        }
+        _ => Ok(Plan::Split { items }),
+    }
+}
+
 /// Whether the normalizer that wrote `old` is this one or older; an item
 /// without `normalizer` predates the attribute, so it is older.
-fn not_newer_than_this(old: &Item) -> Result<(), String> {
-    let Some(written) = s(old, "normalizer") else {
+fn not_newer_than_this(old: &StoredEvent) -> Result<(), String> {
+    let Some(written) = old.normalizer.as_deref() else {
         return Ok(());
     };
     let this = normalize::VERSION;
@@ -150,45 +185,12 @@ fn not_newer_than_this(old: &Item) -> Result<(), String> {
     }
 }
 
-/// The one event of a stored event's raw JSON, with the stored id. The raw
-/// is read as a body first (a whole-body event), then as the one element
-/// of a list (an array element, which on its own may not be a valid body,
-/// e.g. a Flashy event without its `event` field).
-fn renormalize(
-    provider: Provider,
-    text: &str,
-    id: &str,
-    received_at: Timestamp,
-) -> Result<Event, String> {
-    let mut other_id = None;
-    let mut error = None;
-    for body in [text.to_owned(), format!("[{text}]")] {
-        match normalize(provider, body.as_bytes(), received_at) {
-            Ok(mut events) if events.len() == 1 => {
-                let mut event = events.remove(0);
-                if event.event_id == id {
-                    // Byte for byte as stored, whitespace around it included.
-                    event.raw = text.to_owned();
-                    return Ok(event);
-                }
-                other_id = Some(event.event_id);
-            }
-            Ok(events) => error = Some(format!("raw now reads as {} events", events.len())),
-            Err(e) => error = error.or(Some(e.to_string())),
-        }
-    }
-    Err(match other_id {
-        Some(new) => format!("the normalizer now gives this payload id {new}; not rewritten"),
-        None => format!("raw no longer normalizes: {}", error.unwrap_or_default()),
-    })
-}
-
 /// The item as ingest would store it now, keeping the old item's TTL
 /// (before `fit`, which weighs the whole item).
 fn stored_form(event: &Event, old: &Item) -> Result<Item, usize> {
     let mut item = to_item(event, None);
-    if let Some(expires) = old.get("expires_at") {
-        item.insert("expires_at".to_owned(), expires.clone());
+    if let Some(expires) = old.get(attr::EXPIRES_AT) {
+        item.insert(attr::EXPIRES_AT.to_owned(), expires.clone());
     }
     fit(item)
 }
@@ -206,34 +208,44 @@ fn compare(old: &Item, new: Item) -> Plan {
     if &new == old || same_content() || same_payload() {
         return Plan::Unchanged;
     }
+    let event_type = |item: &Item| match item.get(attr::EVENT_TYPE) {
+        Some(AttributeValue::S(t)) => t.clone(),
+        _ => String::new(),
+    };
     Plan::Rewrite {
-        from: s(old, "event_type").unwrap_or_default().to_owned(),
-        to: s(&new, "event_type").unwrap_or_default().to_owned(),
+        from: event_type(old),
+        to: event_type(&new),
         changes: changes(old, &new),
         item: new,
     }
 }
 
-/// The item without the version of the normalizer that wrote it.
+/// The item without the version of the normalizer that wrote it, nor
+/// `attributes.holds` = `body` (what an item without it is read as).
 fn unstamped(item: &Item) -> Item {
     let mut item = item.clone();
-    item.remove("normalizer");
+    item.remove(attr::NORMALIZER);
+    if let Some(AttributeValue::M(attributes)) = item.get_mut(attr::ATTRIBUTES) {
+        if attributes.get(inner::HOLDS) == Some(&AttributeValue::S(HOLDS_BODY.to_owned())) {
+            attributes.remove(inner::HOLDS);
+        }
+    }
     item
 }
 
 /// The item with `raw` as the provider's bytes and no `raw_encoding` (nor
 /// `normalizer`); `None` when the raw cannot be decoded.
 fn with_decoded_raw(item: &Item) -> Option<Item> {
-    let bytes = raw::decode(s(item, "raw")?, attr(item, "raw_encoding")).ok()?;
+    let bytes = StoredEvent::try_from(item).ok()?.raw_bytes()?.ok()?;
     let mut item = unstamped(item);
     item.insert(
-        "raw".to_owned(),
+        attr::RAW.to_owned(),
         AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(bytes)),
     );
-    if let Some(AttributeValue::M(attributes)) = item.get_mut("attributes") {
-        attributes.remove("raw_encoding");
+    if let Some(AttributeValue::M(attributes)) = item.get_mut(attr::ATTRIBUTES) {
+        attributes.remove(inner::RAW_ENCODING);
         if attributes.is_empty() {
-            item.remove("attributes");
+            item.remove(attr::ATTRIBUTES);
         }
     }
     Some(item)
@@ -245,7 +257,9 @@ pub fn changes(old: &Item, new: &Item) -> Vec<String> {
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     for name in names {
         match (old.get(name.as_str()), new.get(name.as_str())) {
-            (Some(AttributeValue::M(a)), Some(AttributeValue::M(b))) if name == "attributes" => {
+            (Some(AttributeValue::M(a)), Some(AttributeValue::M(b)))
+                if name == attr::ATTRIBUTES =>
+            {
                 let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
                 for key in keys {
                     match (a.get(key.as_str()), b.get(key.as_str())) {
@@ -268,6 +282,18 @@ pub fn changes(old: &Item, new: &Item) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use normalize::{normalize, quarantine};
+
+    fn s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+    }
+
+    fn attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+        let attributes = item.get("attributes")?.as_m().ok()?;
+        attributes.get(name)?.as_s().ok().map(String::as_str)
+    }
 
     /// The plan with the default options.
     fn plan(old: &Item) -> Plan {
@@ -329,6 +355,17 @@ mod tests {
     }
 
     #[test]
+    fn an_egoi_event_is_read_back_inside_its_envelope() {
+        let body = r#"{"events":[{"action":"email_open","action_date":1717000000,"list_id":"7"}]}"#;
+        let typed = stored(Provider::Egoi, body).remove(0);
+        assert_eq!(plan(&typed), Plan::Unchanged);
+        let Plan::Rewrite { item, .. } = plan(&as_unknown(typed.clone())) else {
+            panic!("expected a rewrite");
+        };
+        assert_eq!(item, typed);
+    }
+
+    #[test]
     fn a_whole_body_keeps_its_bytes() {
         let body = "{\"event\":\"message_open\",\"email\":\"b@example.com\"}\n";
         let item = stored(Provider::Enkod, body).remove(0);
@@ -380,6 +417,85 @@ mod tests {
         assert_eq!(plan(&fitted), Plan::Unchanged);
     }
 
+    /// The quarantine item the functions store for `bytes`.
+    fn kept(provider: Provider, bytes: &[u8], reason: &str, holds: Holds) -> Item {
+        intake(provider).quarantine(bytes, reason, holds).1
+    }
+
+    fn intake(provider: Provider) -> Intake {
+        Intake {
+            provider,
+            received_at: at(),
+            expiry: Expiry::Never,
+        }
+    }
+
+    /// The items the functions store for `body`, in body order.
+    fn delivered(provider: Provider, body: &str) -> Vec<Item> {
+        let BodyItems::Members(members) = intake(provider).body(body.as_bytes(), MAX_EVENTS) else {
+            panic!("not an envelope");
+        };
+        members.into_iter().map(|(_, item)| item).collect()
+    }
+
+    /// A quarantined member of each kind: GIVEN the item the functions
+    /// stored for it, WHEN reprocessed with nothing changed THEN it stays
+    /// as it is, its reason kept (it is read as a member at its place,
+    /// never as a body of its own); and a member the normalizer now reads
+    /// becomes the event its delivery would have stored.
+    #[test]
+    fn a_quarantined_member_is_reprocessed_as_a_member() {
+        let good = r#"{"event":"purchase","order_id":"7","created_at":1674573849}"#;
+        // Its url is copied into attributes: the event's item is over the
+        // limit even compressed, the member alone is not.
+        let noise: String = (0..250_000).map(|_| fastrand::alphanumeric()).collect();
+        let large = format!(
+            r#"{{"event":"email_automation_clicked","email":"a@example.com","link":"https://x.example/{noise}","timestamp":1674573849}}"#
+        );
+        let cases = [
+            (
+                "not an object",
+                "42".to_owned(),
+                "body[1] is a number, expected an event object",
+            ),
+            (
+                "unreadable",
+                r#"{"value":1e999}"#.to_owned(),
+                "body[1] cannot be read: ",
+            ),
+            ("too large", large, "event is "),
+        ];
+        for (kind, member, reason) in cases {
+            let body = format!("[{good},{member}]");
+            let items = delivered(Provider::Flashy, &body);
+            let item = &items[1];
+            assert_eq!(s(item, "event_type"), Some(INVALID), "{kind}");
+            assert_eq!(attr(item, "member"), Some("body[1]"), "{kind}");
+            let stored_reason = attr(item, "reason").unwrap();
+            assert!(stored_reason.starts_with(reason), "{kind}: {stored_reason}");
+            assert_eq!(plan(item), Plan::Unchanged, "{kind}: keeps its reason");
+        }
+        // Kept by an older normalizer (or refused by DynamoDB), read now.
+        let event = delivered(Provider::Flashy, &format!("[{good}]")).remove(0);
+        for reason in [
+            "body[1] is a number, expected an event object",
+            "body[1] cannot be read: old parser",
+            "event is 500000 bytes even with raw compressed",
+            "DynamoDB refused the item: one or more parameter values were invalid",
+        ] {
+            let old = kept(
+                Provider::Flashy,
+                good.as_bytes(),
+                reason,
+                Holds::Member("body[1]".into()),
+            );
+            let Plan::Split { items } = plan(&old) else {
+                panic!("{reason}: expected its event");
+            };
+            assert_eq!(items, std::slice::from_ref(&event), "{reason}");
+        }
+    }
+
     #[test]
     fn a_quarantined_body_that_now_normalizes_splits_into_its_events() {
         let kept = quarantine(Provider::Flashy, OPENED.as_bytes(), "old parser", at());
@@ -396,9 +512,12 @@ mod tests {
         let reason = normalize(Provider::Flashy, body, at())
             .unwrap_err()
             .to_string();
-        let same = to_item(&quarantine(Provider::Flashy, body, &reason, at()), None);
+        let same = kept(Provider::Flashy, body, &reason, Holds::Body);
         assert_eq!(plan(&same), Plan::Unchanged);
-        let old = to_item(&quarantine(Provider::Flashy, body, "old words", at()), None);
+        // Kept before quarantine items said what they hold: a body.
+        let legacy = to_item(&quarantine(Provider::Flashy, body, &reason, at()), None);
+        assert_eq!(plan(&legacy), Plan::Unchanged);
+        let old = kept(Provider::Flashy, body, "old words", Holds::Body);
         let Plan::Rewrite { item, changes, .. } = plan(&old) else {
             panic!("expected a rewrite");
         };
@@ -412,7 +531,7 @@ mod tests {
         let reason = normalize(Provider::Egoi, &body, at())
             .unwrap_err()
             .to_string();
-        let item = to_item(&quarantine(Provider::Egoi, &body, &reason, at()), None);
+        let item = kept(Provider::Egoi, &body, &reason, Holds::Body);
         assert_eq!(attr(&item, "raw_encoding"), Some("base64"));
         assert_eq!(plan(&item), Plan::Unchanged);
     }
@@ -565,7 +684,7 @@ mod tests {
         };
         assert!(
             reason.starts_with(&format!(
-                "kept only in part (truncated: {} bytes in full, sha256 abab",
+                "quarantined only in part (truncated: {} bytes in full, sha256 abab",
                 body.len()
             )),
             "{reason}"

@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use events_table::intake::{BodyItems, Expiry, Holds, Intake};
 use events_table::item::{fit, to_item, Item};
 use events_table::store::store_all;
 use events_table::DynamoTable;
@@ -149,8 +150,11 @@ async fn stats_counts_one_day_per_provider_and_type() {
     let sendpulse = format!(
         r#"[{{"event":"open","email":"{n}@example.com","task_id":"1","timestamp":"{d} 12:00:00"}}]"#
     );
-    store_events(&events(Provider::Flashy, &flashy, Timestamp::now())).await;
-    store_events(&events(Provider::Sendpulse, &sendpulse, Timestamp::now())).await;
+    // Received that day: a provider time over a day after receipt is not
+    // the event's.
+    let received = at(&format!("{d}T23:59:59Z"));
+    store_events(&events(Provider::Flashy, &flashy, received)).await;
+    store_events(&events(Provider::Sendpulse, &sendpulse, received)).await;
 
     // WHEN the day's stats are asked for
     let report = ok_json(&["stats", "--day", &d, "--json"]);
@@ -198,9 +202,10 @@ async fn tail_lists_the_newest_first_across_providers() {
             {{"event":"contact_created","contact_id":"t{n}","timestamp":"{d0} 23:00:00"}}]"#
     );
     let sendpulse =
-        format!(r#"{{"event":"open","email":"t{n}@example.com","timestamp":"{d1} 10:00:00"}}"#);
-    let f = events(Provider::Flashy, &flashy, Timestamp::now());
-    let sp = events(Provider::Sendpulse, &sendpulse, Timestamp::now());
+        format!(r#"[{{"event":"open","email":"t{n}@example.com","timestamp":"{d1} 10:00:00"}}]"#);
+    let received = at(&format!("{d1}T23:59:59Z"));
+    let f = events(Provider::Flashy, &flashy, received);
+    let sp = events(Provider::Sendpulse, &sendpulse, received);
     store_events(&f).await;
     store_events(&sp).await;
 
@@ -377,10 +382,15 @@ async fn show_prints_one_item_with_its_raw_payload() {
     let body = format!(
         r#"{{"event":"hard_bounces","email":"s{n}@example.com","task_id":"9","smtp_server_response":"mailbox unavailable"}}"#
     );
-    let event = events(Provider::Sendpulse, &body, Timestamp::now()).remove(0);
+    let event = events(Provider::Sendpulse, &format!("[{body}]"), Timestamp::now()).remove(0);
     let big_note = "lorem ipsum ".repeat(40_000);
     let big_body = format!(r#"{{"event":"open","email":"s{n}@example.com","note":"{big_note}"}}"#);
-    let big = events(Provider::Sendpulse, &big_body, Timestamp::now()).remove(0);
+    let big = events(
+        Provider::Sendpulse,
+        &format!("[{big_body}]"),
+        Timestamp::now(),
+    )
+    .remove(0);
     let big_item = fit(to_item(&big, None)).expect("compressible");
     assert_eq!(
         big_item["attributes"].as_m().unwrap()["raw_encoding"]
@@ -488,7 +498,7 @@ async fn quarantine_groups_invalid_bodies_and_unknown_events() {
         .any(|i| i["event_id"] == json!(unknown[0].event_id)));
     let text = ok_text(&["quarantine", "--day", &d, "--items"]);
     assert!(text.starts_with(&format!(
-        "Quarantine on {d} (UTC): 2 invalid (kept with the reason), 2 unknown"
+        "Quarantine on {d} (UTC): 2 invalid (quarantined with the reason), 2 unknown"
     )));
     assert!(text.contains(&format!("brand_new_{n}")), "{text}");
 }
@@ -810,7 +820,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
 
     // GIVEN a typed event this normalizer reads as unknown (a mapping since
     // removed), an unknown event written by a newer normalizer, and a
-    // quarantine item kept only in part
+    // quarantine item quarantined only in part
     let mapped_away =
         format!(r#"[{{"event":"gone_{n}","contact_id":"t{n}","timestamp":1714557600}}]"#);
     let mapped_away = events(Provider::Flashy, &mapped_away, received).remove(0);
@@ -886,7 +896,7 @@ async fn reprocess_leaves_alone_what_it_must_not_rewrite() {
     let (action, detail) = reason(&partial_id);
     assert_eq!(action, "skip");
     assert!(
-        detail.starts_with("kept only in part (truncated: "),
+        detail.starts_with("quarantined only in part (truncated: "),
         "{detail}"
     );
     assert!(
@@ -1132,4 +1142,70 @@ fn send_fails_on_a_refusal_and_says_why() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("webhooks: cannot read /no/such/file.json"));
+}
+
+#[tokio::test]
+#[ignore = "needs the local DynamoDB of make test"]
+async fn reprocess_reads_a_quarantined_member_as_a_member() {
+    // GIVEN a Flashy batch whose second member is `42`, stored as the
+    // functions store it (the event, and the member quarantined on its own),
+    // and a member an older normalizer quarantined though it reads now
+    let d = unique_day();
+    let window = received_on(d);
+    let intake = Intake {
+        provider: Provider::Flashy,
+        received_at: at(&format!("{}T08:00:00Z", day(d))),
+        expiry: Expiry::Never,
+    };
+    let n = nonce();
+    let good = format!(r#"{{"event":"purchase","order_id":"{n}","created_at":1674573849}}"#);
+    let later = format!(r#"{{"event":"purchase","order_id":"{n}-2","created_at":1674573849}}"#);
+    let body = format!("[{good},42]");
+    let BodyItems::Members(members) = intake.body(body.as_bytes(), 100) else {
+        panic!("an envelope");
+    };
+    let (_, number) = intake.quarantine(
+        b"42",
+        "body[1] is a number, expected an event object",
+        Holds::Member("body[1]".into()),
+    );
+    let reason = |item: &Item| {
+        item["attributes"].as_m().unwrap()["reason"]
+            .as_s()
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(reason(&members[1].1), reason(&number));
+    let (_, old) = intake.quarantine(
+        later.as_bytes(),
+        "body[1] cannot be read: (older parser)",
+        Holds::Member("body[1]".into()),
+    );
+    let old_id = s(&old, "event_id").unwrap().to_owned();
+    let mut items: Vec<Item> = members.into_iter().map(|(_, item)| item).collect();
+    items.push(old);
+    store(items).await;
+
+    // WHEN reprocess runs over them
+    let applied = reprocess(&["--provider", "flashy"], &window);
+
+    // THEN the `42` keeps its reason (it is not read as a body of its own),
+    // and the member that reads now becomes its event
+    let summary = &applied["summary"];
+    assert_eq!(summary["unchanged"], json!(1), "{applied}");
+    assert_eq!(summary["split"], json!(1), "{applied}");
+    let kept = get(s(&number, "event_id").unwrap())
+        .await
+        .expect("still quarantined");
+    assert_eq!(
+        reason(&kept),
+        "body[1] is a number, expected an event object"
+    );
+    assert!(
+        get(&old_id).await.is_none(),
+        "the old quarantine item is gone"
+    );
+    let event = &events(Provider::Flashy, &format!("[{later}]"), intake.received_at)[0];
+    let stored = get(&event.event_id).await.expect("its event");
+    assert_eq!(s(&stored, "event_type"), Some("commerce.order_placed"));
 }

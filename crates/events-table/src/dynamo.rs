@@ -1,8 +1,11 @@
 //! The real table: the store's two calls made with the AWS SDK.
 
+use crate::attr;
 use crate::item::Item;
-use crate::store::{Lookup, StoreError, Table};
+use crate::read::Projection;
+use crate::store::{event_id, Lookup, StoreError, Table};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -24,21 +27,66 @@ pub async fn client() -> Client {
 /// The same client with an explicit endpoint (tests and tools); `None`
 /// resolves it the usual way (`AWS_ENDPOINT_URL_DYNAMODB`, then AWS).
 pub async fn client_at(endpoint: Option<&str>) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_millis(1000))
-        .operation_attempt_timeout(Duration::from_millis(1500))
-        .operation_timeout(Duration::from_millis(3000))
-        .build();
-    let mut loader = aws_config::from_env();
-    if let Some(endpoint) = endpoint {
+    let settings = Settings {
+        endpoint,
+        ..Settings::default()
+    };
+    Client::new(&sdk_config(&settings).await)
+}
+
+/// Who is calling, which decides how long a call may take.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Patience {
+    /// A function answering a provider: 1.5 s per attempt, 3 s in all.
+    #[default]
+    Request,
+    /// A human at a terminal: 30 s per attempt, one more retry.
+    Terminal,
+}
+
+/// Where the table is and how to reach it; `None` resolves each the usual
+/// way (environment, profile, AWS).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Settings<'a> {
+    pub endpoint: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub profile: Option<&'a str>,
+    pub patience: Patience,
+}
+
+/// The SDK configuration every client of the table is built from (the
+/// functions', the CLI's, the tests').
+pub async fn sdk_config(settings: &Settings<'_>) -> aws_config::SdkConfig {
+    let (timeouts, attempts) = match settings.patience {
+        Patience::Request => (
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(1000))
+                .operation_attempt_timeout(Duration::from_millis(1500))
+                .operation_timeout(Duration::from_millis(3000))
+                .build(),
+            3,
+        ),
+        Patience::Terminal => (
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+            4,
+        ),
+    };
+    let mut loader = aws_config::from_env()
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(attempts));
+    if let Some(endpoint) = settings.endpoint.filter(|e| !e.is_empty()) {
         loader = loader.endpoint_url(endpoint);
     }
-    let config = loader
-        .timeout_config(timeouts)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await;
-    Client::new(&config)
+    if let Some(region) = settings.region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    if let Some(profile) = settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
 }
 
 impl DynamoTable {
@@ -63,14 +111,48 @@ impl DynamoTable {
             .client
             .get_item()
             .table_name(&self.name)
-            .key("event_id", AttributeValue::S("warm-up".into()))
-            .projection_expression("event_id")
+            .key(attr::EVENT_ID, AttributeValue::S("warm-up".into()))
+            .projection_expression(attr::EVENT_ID)
             .send()
             .await;
         if let Err(e) = result {
             tracing::warn!(error = %DisplayErrorContext(&e), "DynamoDB warm-up call failed");
         }
     }
+}
+
+/// The keys of one BatchGetItem, strongly consistent or not, with the
+/// attributes to read (all without a projection).
+pub(crate) fn batch_get_request(
+    ids: Vec<String>,
+    projection: Option<&Projection>,
+    consistent: bool,
+) -> Result<KeysAndAttributes, aws_sdk_dynamodb::error::BuildError> {
+    let keys: Vec<Item> = ids
+        .into_iter()
+        .map(|id| HashMap::from([(attr::EVENT_ID.to_owned(), AttributeValue::S(id))]))
+        .collect();
+    KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .set_projection_expression(projection.map(|p| p.expression.clone()))
+        .set_expression_attribute_names(projection.map(|p| p.names.clone()))
+        .consistent_read(consistent)
+        .build()
+}
+
+/// The items one BatchGetItem on `table` found, and the ids it left
+/// unprocessed.
+pub(crate) fn batch_get_answer(output: BatchGetItemOutput, table: &str) -> Lookup<Item> {
+    let found = output
+        .responses
+        .and_then(|mut r| r.remove(table))
+        .unwrap_or_default();
+    let unprocessed = output
+        .unprocessed_keys
+        .and_then(|mut u| u.remove(table))
+        .map(|k| k.keys.iter().map(|key| event_id(key).to_owned()).collect())
+        .unwrap_or_default();
+    Lookup { found, unprocessed }
 }
 
 fn classify<E>(err: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
@@ -90,15 +172,8 @@ where
 
 impl Table for DynamoTable {
     async fn lookup(&self, ids: Vec<String>) -> Result<Lookup, StoreError> {
-        let keys: Vec<HashMap<String, AttributeValue>> = ids
-            .into_iter()
-            .map(|id| HashMap::from([("event_id".to_owned(), AttributeValue::S(id))]))
-            .collect();
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .projection_expression("event_id")
-            .consistent_read(true)
-            .build()
+        let projection = Projection::of(&[attr::EVENT_ID]);
+        let request = batch_get_request(ids, Some(&projection), true)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let output = self
@@ -108,23 +183,12 @@ impl Table for DynamoTable {
             .send()
             .await
             .map_err(classify)?;
-        let id_of = |item: &HashMap<String, AttributeValue>| match item.get("event_id") {
-            Some(AttributeValue::S(id)) => Some(id.clone()),
-            _ => None,
-        };
-        let found = output
-            .responses
-            .and_then(|mut r| r.remove(&self.name))
-            .unwrap_or_default()
-            .iter()
-            .filter_map(id_of)
-            .collect();
-        let unprocessed = output
-            .unprocessed_keys
-            .and_then(|mut u| u.remove(&self.name))
-            .map(|k| k.keys.iter().filter_map(id_of).collect())
-            .unwrap_or_default();
-        Ok(Lookup { found, unprocessed })
+        let items = batch_get_answer(output, &self.name);
+        let found = items.found.iter().map(|i| event_id(i).to_owned()).collect();
+        Ok(Lookup {
+            found,
+            unprocessed: items.unprocessed,
+        })
     }
 
     async fn put_batch(&self, items: Vec<Item>) -> Result<Vec<Item>, StoreError> {

@@ -1,10 +1,12 @@
-//! The stored item of DESIGN.md ("The canonical event"), built from a
+//! The stored item of docs/design.md ("The stored item"), built from a
 //! canonical event. Attributes with no value are omitted.
 
+use crate::attr::{self, inner};
+use crate::stored::StoredEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
-use normalize::{Event, Provider, Timestamp};
+use normalize::Event;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -26,7 +28,7 @@ pub const MAX_ITEM_BYTES: usize = 400_000;
 pub const GZIP_BASE64: &str = "gzip+base64";
 /// `attributes.raw_encoding` of a quarantined body that was not UTF-8.
 pub const BASE64: &str = "base64";
-const SECONDS_PER_DAY: i64 = 86_400;
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
 
 pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
     into_item(event.clone(), retention_days)
@@ -35,62 +37,46 @@ pub fn to_item(event: &Event, retention_days: Option<u32>) -> Item {
 /// [`to_item`] for an event that is no longer needed: its strings move into
 /// the item instead of being copied (the request path).
 pub fn into_item(event: Event, retention_days: Option<u32>) -> Item {
-    let mut item = Item::with_capacity(24);
-    if let Some(days) = retention_days {
+    Item::from(stored_event(event, retention_days))
+}
+
+/// The stored form of `event`, stamped with this normalizer's version and
+/// the schema version, expiring `retention_days` after receipt.
+pub fn stored_event(event: Event, retention_days: Option<u32>) -> StoredEvent {
+    let expires_at = retention_days.map(|days| {
         let expires = event.received_at.unix_seconds() + i64::from(days) * SECONDS_PER_DAY;
-        item.insert(
-            "expires_at".to_owned(),
-            AttributeValue::N(expires.to_string()),
-        );
+        expires.to_string()
+    });
+    let attributes = event
+        .attributes
+        .into_iter()
+        .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v)))
+        .collect();
+    StoredEvent {
+        event_id: event.event_id,
+        provider: Some(event.provider.as_str().to_owned()),
+        event_type: Some(event.event_type.as_str().to_owned()),
+        provider_event: event.provider_event,
+        normalizer: Some(normalize::VERSION.to_owned()),
+        occurred_at: Some(event.occurred_at.text()),
+        occurred_at_source: Some(event.occurred_at_source.as_str().to_owned()),
+        received_at: Some(event.received_at.text()),
+        channel: event.channel.map(|c| c.as_str().to_owned()),
+        email: event.email,
+        phone: event.phone,
+        contact_id: event.contact_id,
+        account_id: event.account_id,
+        campaign_id: event.campaign_id,
+        message_id: event.message_id,
+        automation_id: event.automation_id,
+        list_id: event.list_id,
+        contact_key: event.contact_key,
+        day_key: Some(event.day_key),
+        raw: Some(event.raw),
+        attributes,
+        schema_version: Some(SCHEMA_VERSION.to_owned()),
+        expires_at,
     }
-    let mut s = |name: &str, value: String| {
-        item.insert(name.to_owned(), AttributeValue::S(value));
-    };
-    s("event_id", event.event_id);
-    s("provider", event.provider.as_str().to_owned());
-    s("event_type", event.event_type.as_str().to_owned());
-    s("normalizer", normalize::VERSION.to_owned());
-    s("occurred_at", event.occurred_at.text());
-    s(
-        "occurred_at_source",
-        event.occurred_at_source.as_str().to_owned(),
-    );
-    s("received_at", event.received_at.text());
-    s("day_key", event.day_key);
-    s("raw", event.raw);
-    let optional = [
-        ("provider_event", event.provider_event),
-        ("email", event.email),
-        ("phone", event.phone),
-        ("contact_id", event.contact_id),
-        ("account_id", event.account_id),
-        ("campaign_id", event.campaign_id),
-        ("message_id", event.message_id),
-        ("automation_id", event.automation_id),
-        ("list_id", event.list_id),
-        ("contact_key", event.contact_key),
-        ("channel", event.channel.map(|c| c.as_str().to_owned())),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            s(name, value);
-        }
-    }
-    if !event.attributes.is_empty() {
-        let mut map = HashMap::with_capacity(event.attributes.len());
-        map.extend(
-            event
-                .attributes
-                .into_iter()
-                .filter_map(|(k, v)| attribute_value(v).map(|v| (k, v))),
-        );
-        item.insert("attributes".to_owned(), AttributeValue::M(map));
-    }
-    item.insert(
-        "schema_version".to_owned(),
-        AttributeValue::N(SCHEMA_VERSION.to_owned()),
-    );
-    item
 }
 
 /// The bytes the provider sent, from an item's `raw` and its
@@ -115,49 +101,6 @@ pub fn decode_raw(raw: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> 
         }
         Some(other) => Err(format!("unknown raw_encoding {other:?}")),
     }
-}
-
-/// How much of a member too large to keep whole is kept: its first 256 KiB,
-/// which fit in an item even base64-encoded.
-pub const KEPT_PREFIX_BYTES: usize = 256 * 1024;
-
-/// The `invalid` item that keeps `bytes` (a body, or a member of one) with
-/// the reason it was not stored as an event: whole, `raw` compressed if it
-/// must be, or else its first [`KEPT_PREFIX_BYTES`] with `truncated`, the
-/// full size and a SHA-256 of all of it. The flag says which.
-pub fn kept_item(
-    provider: Provider,
-    bytes: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-    retention_days: Option<u32>,
-) -> (Item, bool) {
-    let whole = normalize::quarantine(provider, bytes, reason, received_at);
-    if let Ok(item) = fit(into_item(whole, retention_days)) {
-        return (item, false);
-    }
-    let part = normalize::quarantine_part(provider, bytes, reason, received_at, KEPT_PREFIX_BYTES);
-    // The prefix fits unless the reason itself is huge.
-    let item = fit(into_item(part, retention_days))
-        .unwrap_or_else(|_| kept_summary(provider, bytes, reason, received_at, retention_days));
-    (item, true)
-}
-
-/// The smallest `invalid` item for `bytes`: no text of theirs, only their
-/// size and SHA-256, and the reason's first kilobyte. It always fits.
-pub fn kept_summary(
-    provider: Provider,
-    bytes: &[u8],
-    reason: &str,
-    received_at: Timestamp,
-    retention_days: Option<u32>,
-) -> Item {
-    let mut cut = reason.len().min(1024);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let summary = normalize::quarantine_part(provider, bytes, &reason[..cut], received_at, 0);
-    into_item(summary, retention_days)
 }
 
 /// DynamoDB bills a write by the item's size: one write request unit per
@@ -213,12 +156,13 @@ pub fn fit(mut item: Item) -> Result<Item, usize> {
 /// fixtures), so an item that would need more than that is not tried: a
 /// wrong guess only costs the unit compression might have saved.
 fn worth_compressing(item: &Item, size: usize) -> bool {
-    let Some(AttributeValue::S(raw)) = item.get("raw") else {
+    let Some(AttributeValue::S(raw)) = item.get(attr::RAW) else {
         return false;
     };
     // What `raw_encoding` adds to the item at most: an `attributes` map (3
     // bytes of overhead), one entry in it (1 byte), its name and value.
-    const ENCODING_BYTES: usize = "attributes".len() + 4 + "raw_encoding".len() + GZIP_BASE64.len();
+    const ENCODING_BYTES: usize =
+        attr::ATTRIBUTES.len() + 4 + inner::RAW_ENCODING.len() + GZIP_BASE64.len();
     let must_save = size - (write_units(size) - 1) * KB + ENCODING_BYTES;
     size > KB && must_save <= raw.len() / 2
 }
@@ -226,7 +170,7 @@ fn worth_compressing(item: &Item, size: usize) -> bool {
 /// `raw` gzip-compressed and base64-encoded; `None` when the item has no
 /// `raw` (or, in theory, compressing fails).
 fn packed_raw(item: &Item, level: Compression) -> Option<String> {
-    let AttributeValue::S(raw) = item.get("raw")? else {
+    let AttributeValue::S(raw) = item.get(attr::RAW)? else {
         return None;
     };
     // A quarantined body that was not UTF-8 is already base64: compress
@@ -241,8 +185,8 @@ fn packed_raw(item: &Item, level: Compression) -> Option<String> {
 }
 
 fn raw_encoding(item: &Item) -> Option<&AttributeValue> {
-    match item.get("attributes") {
-        Some(AttributeValue::M(map)) => map.get("raw_encoding"),
+    match item.get(attr::ATTRIBUTES) {
+        Some(AttributeValue::M(map)) => map.get(inner::RAW_ENCODING),
         _ => None,
     }
 }
@@ -251,15 +195,15 @@ fn raw_encoding(item: &Item) -> Option<&AttributeValue> {
 /// [`use_packed_raw`]`(packed)`: `raw` replaced, and `attributes` holding
 /// `raw_encoding` (a new map when it held none).
 fn compressed_size(item: &Item, size: usize, packed: &str) -> usize {
-    const NAME: usize = "attributes".len();
-    const ENCODING: usize = 1 + "raw_encoding".len() + GZIP_BASE64.len();
-    let raw = item.get("raw").map_or(0, value_size);
-    let (old_attributes, new_attributes) = match item.get("attributes") {
+    const NAME: usize = attr::ATTRIBUTES.len();
+    const ENCODING: usize = 1 + inner::RAW_ENCODING.len() + GZIP_BASE64.len();
+    let raw = item.get(attr::RAW).map_or(0, value_size);
+    let (old_attributes, new_attributes) = match item.get(attr::ATTRIBUTES) {
         Some(attributes @ AttributeValue::M(map)) => {
             let kept = value_size(attributes)
                 - map
-                    .get("raw_encoding")
-                    .map_or(0, |e| 1 + "raw_encoding".len() + value_size(e));
+                    .get(inner::RAW_ENCODING)
+                    .map_or(0, |e| 1 + inner::RAW_ENCODING.len() + value_size(e));
             (NAME + value_size(attributes), NAME + kept + ENCODING)
         }
         Some(other) => (NAME + value_size(other), NAME + 3 + ENCODING),
@@ -272,16 +216,16 @@ fn compressed_size(item: &Item, size: usize, packed: &str) -> usize {
 /// `attributes.raw_encoding`; every other attribute stays as it was.
 fn use_packed_raw(item: &mut Item, packed: String) {
     let encoding = AttributeValue::S(GZIP_BASE64.to_owned());
-    match item.get_mut("attributes") {
+    match item.get_mut(attr::ATTRIBUTES) {
         Some(AttributeValue::M(map)) => {
-            map.insert("raw_encoding".to_owned(), encoding);
+            map.insert(inner::RAW_ENCODING.to_owned(), encoding);
         }
         _ => {
-            let map = HashMap::from([("raw_encoding".to_owned(), encoding)]);
-            item.insert("attributes".to_owned(), AttributeValue::M(map));
+            let map = HashMap::from([(inner::RAW_ENCODING.to_owned(), encoding)]);
+            item.insert(attr::ATTRIBUTES.to_owned(), AttributeValue::M(map));
         }
     }
-    item.insert("raw".to_owned(), AttributeValue::S(packed));
+    item.insert(attr::RAW.to_owned(), AttributeValue::S(packed));
 }
 
 /// gzip (RFC 1952) of `bytes`, base64-encoded. At the fast level the
@@ -482,7 +426,7 @@ mod tests {
         assert_eq!(fit(item.clone()), Ok(item));
     }
 
-    /// What `fit` and `kept_item` write, `decode_raw` reads back: as text,
+    /// What `fit` and `Intake::quarantine` write, `decode_raw` reads back: as text,
     /// compressed, and a body that is not UTF-8, compressed or not.
     #[test]
     fn every_encoding_written_reads_back_as_the_bytes_sent() {
@@ -506,10 +450,16 @@ mod tests {
         }
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
         let binary: Vec<u8> = (0..3_000u32).map(|i| (i % 5) as u8 | 0x80).collect();
-        let (kept, in_part) = kept_item(Provider::Egoi, &binary, "not UTF-8", at, None);
-        assert!(!in_part);
+        let intake = crate::intake::Intake {
+            provider: Provider::Egoi,
+            received_at: at,
+            expiry: crate::intake::Expiry::Never,
+        };
+        let body = crate::intake::Holds::Body;
+        let (entry, kept) = intake.quarantine(&binary, "not UTF-8", body.clone());
+        assert_eq!(entry.kind, crate::intake::Kind::Quarantined);
         assert_eq!(decode(&kept), binary);
-        let (small_kept, _) = kept_item(Provider::Egoi, &binary[..10], "not UTF-8", at, None);
+        let (_, small_kept) = intake.quarantine(&binary[..10], "not UTF-8", body);
         assert_eq!(decode(&small_kept), &binary[..10]);
         assert!(decode_raw("x", Some("rot13")).is_err());
         assert!(decode_raw("!!", Some(BASE64)).is_err());

@@ -13,6 +13,7 @@
 //!   it are found; those come back refused with DynamoDB's reason, the rest
 //!   are stored.
 
+use crate::attr;
 use crate::item::{item_size, Item, MAX_ITEM_BYTES};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::future::join_all;
@@ -42,8 +43,8 @@ const MAX_IN_FLIGHT: usize = 10;
 pub const MAX_PARTITION_KEY_BYTES: usize = normalize::MAX_PARTITION_KEY_BYTES;
 pub const MAX_SORT_KEY_BYTES: usize = 1024;
 /// The table's partition key, and the indexes' partition and sort keys.
-const PARTITION_KEYS: [&str; 3] = ["event_id", "contact_key", "day_key"];
-const SORT_KEYS: [&str; 1] = ["occurred_at"];
+const PARTITION_KEYS: [&str; 3] = [attr::EVENT_ID, attr::CONTACT_KEY, attr::DAY_KEY];
+const SORT_KEYS: [&str; 1] = [attr::OCCURRED_AT];
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -60,11 +61,39 @@ pub enum StoreError {
     Deadline { remaining: usize },
 }
 
-/// The result of one BatchGetItem.
-#[derive(Debug, Default)]
-pub struct Lookup {
-    pub found: Vec<String>,
+/// The result of one BatchGetItem: what was found (ids, or items), and
+/// the ids DynamoDB left unprocessed.
+#[derive(Debug)]
+pub struct Lookup<T = String> {
+    pub found: Vec<T>,
     pub unprocessed: Vec<String>,
+}
+
+impl<T> Default for Lookup<T> {
+    fn default() -> Self {
+        Lookup {
+            found: Vec::new(),
+            unprocessed: Vec::new(),
+        }
+    }
+}
+
+/// An error of a batch call that [`get_all`] can retry or give up on.
+pub trait Retryable {
+    /// DynamoDB asked to slow down: the same call may succeed later.
+    fn is_throttled(&self) -> bool;
+    /// The error for `remaining` ids still unread at the deadline.
+    fn deadline(remaining: usize) -> Self;
+}
+
+impl Retryable for StoreError {
+    fn is_throttled(&self) -> bool {
+        matches!(self, StoreError::Throttled(_))
+    }
+
+    fn deadline(remaining: usize) -> Self {
+        StoreError::Deadline { remaining }
+    }
 }
 
 /// The two DynamoDB calls the store makes; a real table or a test double.
@@ -92,7 +121,7 @@ pub struct Stored {
 }
 
 pub fn event_id(item: &Item) -> &str {
-    match item.get("event_id") {
+    match item.get(attr::EVENT_ID) {
         Some(AttributeValue::S(id)) => id,
         _ => "",
     }
@@ -149,7 +178,7 @@ pub fn within_limits(item: &Item) -> Result<(), String> {
         .chain(SORT_KEYS.iter().map(|name| (name, MAX_SORT_KEY_BYTES)));
     for (name, limit) in keys {
         match item.get(*name) {
-            None if *name != "event_id" => {}
+            None if *name != attr::EVENT_ID => {}
             Some(AttributeValue::S(value)) if !value.is_empty() && value.len() <= limit => {}
             Some(AttributeValue::S(value)) if !value.is_empty() => {
                 return Err(format!(
@@ -168,7 +197,21 @@ async fn lookup_all<T: Table>(
     ids: Vec<String>,
     deadline: Instant,
 ) -> Result<HashSet<String>, StoreError> {
-    let mut found = HashSet::new();
+    let found = get_all(ids, deadline, |chunk| table.lookup(chunk)).await?;
+    Ok(found.into_iter().collect())
+}
+
+/// The one BatchGetItem loop: `get` is called with at most
+/// [`MAX_GET_KEYS`] ids at once (every chunk in flight together); ids left
+/// unprocessed, or of a throttled call, are asked again after a
+/// [`backoff`], until `deadline`. Returns everything found.
+pub async fn get_all<T, E, F, Fut>(ids: Vec<String>, deadline: Instant, get: F) -> Result<Vec<T>, E>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<Lookup<T>, E>>,
+    E: Retryable,
+{
+    let mut found = Vec::new();
     let mut pending = ids;
     let mut attempt = 0;
     while !pending.is_empty() {
@@ -176,11 +219,11 @@ async fn lookup_all<T: Table>(
             .chunks(MAX_GET_KEYS)
             .map(<[String]>::to_vec)
             .collect();
-        let calls = chunks.iter().map(|chunk| table.lookup(chunk.clone()));
+        let calls = chunks.iter().map(|chunk| get(chunk.clone()));
         let remaining = pending.len();
         let results = timeout_at(deadline, join_all(calls))
             .await
-            .map_err(|_| StoreError::Deadline { remaining })?;
+            .map_err(|_| E::deadline(remaining))?;
         pending = Vec::new();
         for (chunk, result) in chunks.into_iter().zip(results) {
             match result {
@@ -188,12 +231,14 @@ async fn lookup_all<T: Table>(
                     found.extend(lookup.found);
                     pending.extend(lookup.unprocessed);
                 }
-                Err(StoreError::Throttled(_)) => pending.extend(chunk),
+                Err(e) if e.is_throttled() => pending.extend(chunk),
                 Err(e) => return Err(e),
             }
         }
         if !pending.is_empty() {
-            backoff(attempt, deadline, pending.len()).await?;
+            if !wait(attempt, deadline).await {
+                return Err(E::deadline(pending.len()));
+            }
             attempt += 1;
         }
     }
@@ -258,13 +303,22 @@ fn in_batches(mut items: Vec<Item>) -> Vec<Vec<Item>> {
 /// and the CLI's): sleeps a random time up to 25 ms × 2^attempt (capped at
 /// 400 ms; "full jitter"), or gives up if that would pass the deadline.
 pub async fn backoff(attempt: u32, deadline: Instant, remaining: usize) -> Result<(), StoreError> {
+    if wait(attempt, deadline).await {
+        Ok(())
+    } else {
+        Err(StoreError::Deadline { remaining })
+    }
+}
+
+/// [`backoff`]'s sleep; false (at once) when it would pass the deadline.
+async fn wait(attempt: u32, deadline: Instant) -> bool {
     let cap_ms = (25u64 << attempt.min(4)).min(400);
     let wait = Duration::from_millis(fastrand::u64(1..=cap_ms));
     if Instant::now() + wait >= deadline {
-        return Err(StoreError::Deadline { remaining });
+        return false;
     }
     sleep(wait).await;
-    Ok(())
+    true
 }
 
 #[cfg(test)]

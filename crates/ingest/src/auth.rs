@@ -20,7 +20,7 @@ pub struct Presented<'a> {
 }
 
 /// The body of a request that passed authentication. Made only by
-/// [`Authenticator::verify`], so the compiler keeps DESIGN.md's order:
+/// [`Authenticator::verify`], so the compiler keeps docs/design.md's order:
 /// authenticate first, then read.
 #[derive(Debug, Clone, Copy)]
 pub struct Verified<'r> {

@@ -1,5 +1,5 @@
-//! Configuration, read once at start from the environment (DESIGN.md,
-//! "Local run contract").
+//! Configuration, read once at start from the environment (docs/design.md,
+//! "Running it locally").
 
 use std::env;
 use std::time::Duration;
@@ -39,7 +39,7 @@ pub struct SecretIds {
     /// Holds the accepted tokens, comma-separated (`WEBHOOK_TOKENS_SECRET_ID`).
     pub tokens: String,
     /// Holds the answer body, for a provider that has one
-    /// (`<body variable>_SECRET_ID`, e.g. `SENDPULSE_RESPONSE_BODY_SECRET_ID`).
+    /// (`<body variable>_SECRET_ID`, e.g. `RESPONSE_BODY_SECRET_ID`).
     pub success_body: Option<String>,
     /// At most one read per this interval (`TOKENS_REFRESH_SECONDS`).
     pub refresh: Duration,
@@ -243,15 +243,15 @@ mod tests {
         assert!(config(&[("MAX_BODY_BYTES", "lots")], None).is_err());
         assert!(config(&[("ALLOW_UNAUTHENTICATED", "maybe")], None).is_err());
         assert!(config(&[("RETENTION_DAYS", "-3")], None).is_err());
-        let body = [("SENDPULSE_RESPONSE_BODY", "{key: 1}")];
-        assert!(config(&body, Some("SENDPULSE_RESPONSE_BODY")).is_err());
+        let body = [("RESPONSE_BODY", "{key: 1}")];
+        assert!(config(&body, Some("RESPONSE_BODY")).is_err());
     }
 
     #[test]
     fn success_body_is_read_only_for_its_provider() {
-        let body = [("SENDPULSE_RESPONSE_BODY", r#"{"key":"abc"}"#)];
+        let body = [("RESPONSE_BODY", r#"{"key":"abc"}"#)];
         assert_eq!(config(&body, None).unwrap().success_body, None);
-        let c = config(&body, Some("SENDPULSE_RESPONSE_BODY")).unwrap();
+        let c = config(&body, Some("RESPONSE_BODY")).unwrap();
         assert_eq!(c.success_body.as_deref(), Some(r#"{"key":"abc"}"#));
     }
 
@@ -259,9 +259,9 @@ mod tests {
     fn debug_never_prints_a_token_or_the_answer_body() {
         let vars = [
             ("WEBHOOK_TOKENS", "first-secret-token,second-secret-token"),
-            ("SENDPULSE_RESPONSE_BODY", r#"{"key":"a360-secret-key"}"#),
+            ("RESPONSE_BODY", r#"{"key":"a360-secret-key"}"#),
         ];
-        let c = config(&vars, Some("SENDPULSE_RESPONSE_BODY")).unwrap();
+        let c = config(&vars, Some("RESPONSE_BODY")).unwrap();
         for shown in [format!("{c:?}"), format!("{c:#?}")] {
             for secret in [
                 "first-secret-token",
@@ -280,13 +280,10 @@ mod tests {
     fn secrets_are_named_not_given() {
         let vars = [
             ("WEBHOOK_TOKENS_SECRET_ID", "stack/webhook-tokens/sendpulse"),
-            (
-                "SENDPULSE_RESPONSE_BODY_SECRET_ID",
-                "stack/sendpulse-response-body",
-            ),
+            ("RESPONSE_BODY_SECRET_ID", "stack/sendpulse-response-body"),
             ("TOKENS_REFRESH_SECONDS", "0.25"),
         ];
-        let c = config(&vars, Some("SENDPULSE_RESPONSE_BODY")).unwrap();
+        let c = config(&vars, Some("RESPONSE_BODY")).unwrap();
         assert!(c.tokens.is_empty());
         assert_eq!(
             c.secrets,
@@ -297,7 +294,7 @@ mod tests {
             })
         );
         // Other providers have no answer body to read.
-        let c = config(&vars[..1], Some("SENDPULSE_RESPONSE_BODY")).unwrap();
+        let c = config(&vars[..1], Some("RESPONSE_BODY")).unwrap();
         assert_eq!(c.secrets.unwrap().refresh, DEFAULT_TOKENS_REFRESH);
         let c = config(&vars, None).unwrap();
         assert_eq!(c.secrets.unwrap().success_body, None);
@@ -310,8 +307,8 @@ mod tests {
             ("WEBHOOK_TOKENS", "local"),
         ];
         assert!(config(&both, None).is_err());
-        let body_alone = [("SENDPULSE_RESPONSE_BODY_SECRET_ID", "stack/body")];
-        assert!(config(&body_alone, Some("SENDPULSE_RESPONSE_BODY")).is_err());
+        let body_alone = [("RESPONSE_BODY_SECRET_ID", "stack/body")];
+        assert!(config(&body_alone, Some("RESPONSE_BODY")).is_err());
         for refresh in ["0", "-1", "soon"] {
             let vars = [
                 ("WEBHOOK_TOKENS_SECRET_ID", "stack/webhook-tokens/flashy"),

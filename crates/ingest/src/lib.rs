@@ -21,7 +21,7 @@ pub type Error = lambda_http::Error;
 
 /// The environment variable holding a provider's custom success body.
 pub fn success_body_var(provider: Provider) -> Option<&'static str> {
-    (provider == Provider::Sendpulse).then_some("SENDPULSE_RESPONSE_BODY")
+    provider.answer_body_var()
 }
 
 /// A provider function's whole life: read config, build the DynamoDB

@@ -13,6 +13,7 @@
 //! The line carries counts, the status, the latency and the request id only:
 //! never a body, a token or an address.
 
+use events_table::save::Counts;
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -47,18 +48,10 @@ pub struct RequestMetrics<'a> {
     pub status: u16,
     /// From arrival to the answer being ready.
     pub latency_ms: f64,
-    /// Events the body carried.
-    pub received: usize,
-    /// Events newly written.
-    pub stored: usize,
-    /// Events that were already in the table.
-    pub duplicates: usize,
-    /// Members (or whole bodies) kept as `invalid` items.
-    pub quarantined: usize,
-    /// Events stored with `event_type` `unknown`.
-    pub unknown: usize,
-    /// Members too large even for a quarantine item, kept only in part.
-    pub truncated: usize,
+    /// What became of the members: received, stored, duplicates,
+    /// quarantined (members or whole bodies, as `invalid` items), unknown,
+    /// truncated (quarantined only in part).
+    pub counts: Counts,
 }
 
 impl<'a> RequestMetrics<'a> {
@@ -69,12 +62,7 @@ impl<'a> RequestMetrics<'a> {
             request_id,
             status,
             latency_ms,
-            received: 0,
-            stored: 0,
-            duplicates: 0,
-            quarantined: 0,
-            unknown: 0,
-            truncated: 0,
+            counts: Counts::default(),
         }
     }
 
@@ -89,13 +77,14 @@ impl<'a> RequestMetrics<'a> {
         } else {
             0.0
         };
+        let c = &self.counts;
         let values: [Value; 10] = [
-            json!(self.received),
-            json!(self.stored),
-            json!(self.duplicates),
-            json!(self.quarantined),
-            json!(self.unknown),
-            json!(self.truncated),
+            json!(c.received),
+            json!(c.stored),
+            json!(c.duplicates),
+            json!(c.quarantined),
+            json!(c.unknown),
+            json!(c.truncated),
             json!(ok),
             json!(class(400)),
             json!(class(500)),
@@ -247,9 +236,12 @@ mod tests {
 
     fn metrics(status: u16) -> RequestMetrics<'static> {
         RequestMetrics {
-            received: 3,
-            stored: 2,
-            duplicates: 1,
+            counts: Counts {
+                received: 3,
+                stored: 2,
+                duplicates: 1,
+                ..Counts::default()
+            },
             ..RequestMetrics::new("flashy", "req-1", status, 12.345_678)
         }
     }

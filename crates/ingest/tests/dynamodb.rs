@@ -328,7 +328,7 @@ async fn storage_outage_answers_503_and_the_redelivery_stores_everything_once() 
 
 /// DynamoDB freezes (SIGSTOP) while a request's writes are in flight: the
 /// answer is 503 (the provider retries) and comes within 4.5 s of the
-/// request's arrival, as every answer must (DESIGN.md, request handling 6).
+/// request's arrival, as every answer must (docs/design.md, "Handling a request" 6).
 #[tokio::test]
 #[ignore = "needs dynoxide, which `make test` installs"]
 async fn frozen_mid_request_answers_503_within_4_5_s_of_arrival() {
@@ -341,7 +341,7 @@ async fn frozen_mid_request_answers_503_within_4_5_s_of_arrival() {
     server.signal("-CONT");
     eprintln!("frozen {frozen:?} after arrival, answered {status} after {elapsed:?}");
     assert_eq!(status, 503, "{json}");
-    // The 4.5 s answer budget of DESIGN.md, measured from arrival.
+    // The 4.5 s answer budget of docs/design.md, measured from arrival.
     assert!(
         elapsed < Duration::from_millis(4500),
         "answered {elapsed:?} after arrival (DynamoDB frozen at {frozen:?}); the budget is 4.5 s"

@@ -37,9 +37,19 @@ async fn post(
 #[tokio::test]
 #[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
 async fn every_fixture_posted_over_http_is_in_the_table() {
-    let mut vars = vec![("WEBHOOK_TOKENS", TOKEN.to_owned())];
+    let mut vars = vec![
+        ("WEBHOOK_TOKENS", TOKEN.to_owned()),
+        // Only the runtime's line logging each invocation event as it
+        // arrived, so the test can see how watch handed each body over
+        // (below). One directive: watch splits `--env-var` values at commas.
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        (
+            "RUST_LOG",
+            "lambda_runtime::layers::api_response=trace".to_owned(),
+        ),
+    ];
     vars.extend(local_dynamodb_env());
-    let watch = Watch::start(&vars, &[], "e2e-watch.log");
+    let watch = Watch::start_keeping_output(&vars, &[], "e2e-watch.log", "e2e-functions.log");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -110,6 +120,45 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
     assert_eq!(status, 200);
     assert_eq!(json["stored"], 0, "{json}");
 
+    // A binary content type: watch hands the body over base64-encoded (as
+    // API Gateway does for binary media), and it is still read as JSON.
+    let body = std::fs::read(repo_root().join("events/bodies/flashy.json")).unwrap();
+    // Any path below the function's URL reaches it.
+    let probe = format!("probe-{:016x}", fastrand::u64(..));
+    let url = format!("{}/{probe}", watch.url(Provider::Flashy));
+    let (status, json) = post(&http, &url, body.clone(), "application/octet-stream").await;
+    assert_eq!(status, 200, "{json}");
+    let events = normalize(Provider::Flashy, &body, Timestamp::now()).unwrap();
+    assert_eq!(json["received"].as_u64(), Some(events.len() as u64));
+    assert_eq!(json["quarantined"], 0, "{json}");
+    let arrived = invocation_events(&watch)
+        .into_iter()
+        .find(|event| {
+            event["rawPath"]
+                .as_str()
+                .is_some_and(|path| path.contains(&probe))
+        })
+        .expect("the runtime logged the probe's invocation event");
+    assert_eq!(arrived["isBase64Encoded"], true, "{arrived}");
+    assert_ne!(arrived["body"].as_str().map(str::as_bytes), Some(&body[..]));
+
+    // Reachability checks answer exactly this, over HTTP too.
+    for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+        let response = http
+            .request(method.clone(), watch.url(Provider::Enkod))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{method}");
+        let text = response.text().await.unwrap();
+        let expected = if method == reqwest::Method::HEAD {
+            ""
+        } else {
+            r#"{"status":"ok","provider":"enkod"}"#
+        };
+        assert_eq!(text, expected, "{method}");
+    }
+
     // And the sample events work with `cargo lambda invoke`.
     let port = watch.port.to_string();
     let output = Command::new("cargo")
@@ -137,4 +186,16 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
         stdout.contains("\"statusCode\":200") || stdout.contains("\"statusCode\": 200"),
         "{stdout}"
     );
+}
+
+/// The invocation events the functions received, as the runtime logged
+/// them (at TRACE, one JSON line each).
+fn invocation_events(watch: &Watch) -> Vec<serde_json::Value> {
+    watch
+        .output_lines()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "raw JSON event received from Lambda")
+        .filter_map(|line| serde_json::from_str(line["fields"]["body"].as_str()?).ok())
+        .collect()
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{answer, app_with, counts, read, MemoryTable, Req, TOKEN};
+use events_table::item::Item;
 use ingest::{App, Config, Provider};
 use normalize::Timestamp;
 
@@ -253,10 +254,7 @@ async fn base64_and_form_content_types_are_read_as_json() {
 #[tokio::test]
 async fn sendpulse_answers_with_the_configured_key() {
     let key_body = r#"{"key":"a360-key-123"}"#;
-    let app = app_with(
-        Provider::Sendpulse,
-        &[("SENDPULSE_RESPONSE_BODY", key_body)],
-    );
+    let app = app_with(Provider::Sendpulse, &[("RESPONSE_BODY", key_body)]);
     let response = app.handle(Req::post(sendpulse_batch(2)).build()).await;
     assert_eq!(response.headers()["content-type"], "application/json");
     let (status, json) = answer(response);
@@ -264,7 +262,7 @@ async fn sendpulse_answers_with_the_configured_key() {
     assert_eq!(json, serde_json::json!({"key": "a360-key-123"}));
     assert_eq!(app.table.len(), 2);
     // Other providers ignore the variable.
-    let flashy = app_with(Provider::Flashy, &[("SENDPULSE_RESPONSE_BODY", key_body)]);
+    let flashy = app_with(Provider::Flashy, &[("RESPONSE_BODY", key_body)]);
     let (_, json) = answer(
         flashy
             .handle(Req::post(read("events/bodies/flashy.json")).build())
@@ -305,4 +303,49 @@ async fn events_the_table_refuses_are_each_kept_as_invalid_items_and_answered_20
         let raw = item["raw"].as_s().unwrap();
         assert!(raw.starts_with('{') && body.contains(raw.as_str()), "{raw}");
     }
+}
+
+/// Nothing is counted as quarantined unless it is stored: GIVEN a table
+/// that refuses one member's event and every item that would quarantine it
+/// (whole, in part, as a summary) WHEN the batch is delivered THEN the
+/// answer is 503, not 200 with the member counted, and the provider's retry,
+/// once the table takes it, stores it.
+#[tokio::test]
+async fn a_member_the_table_will_not_take_even_as_a_summary_answers_503() {
+    let app = app(Provider::Sendpulse);
+    let poison =
+        r#"{"event":"open","timestamp":1732528800,"task_id":"t","email":"poison@example.com"}"#;
+    let others = sendpulse_batch(2);
+    let body = format!("[{},{poison}]", &others[1..others.len() - 1]);
+    fn poisoned(item: &Item) -> bool {
+        let is = |name: &str, value: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|v| v == value)
+        };
+        is("email", "poison@example.com") || is("event_type", "invalid")
+    }
+    *app.table.refuse_item.lock().unwrap() = Some(poisoned);
+    let (status, json) = answer(app.handle(Req::post(body.as_str()).build()).await);
+    assert_eq!(status, 503, "{json}");
+    {
+        let items = app.table.items.lock().unwrap();
+        assert_eq!(items.len(), 2, "the other members are stored");
+        assert!(
+            items.values().all(|i| !poisoned(i)),
+            "nothing of the poison member"
+        );
+    }
+    // The retry, once the table takes the member.
+    *app.table.refuse_item.lock().unwrap() = None;
+    let (status, json) = answer(app.handle(Req::post(body.as_str()).build()).await);
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(
+        (&json["stored"], &json["duplicates"], &json["quarantined"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        )
+    );
 }

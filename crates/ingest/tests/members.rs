@@ -71,6 +71,10 @@ impl Seen {
             "{got:?} should start with {reason:?}"
         );
         assert_eq!(raw_bytes(kept[0]), member.as_bytes());
+        // It records that it holds a member, and which.
+        let attributes = kept[0]["attributes"].as_m().unwrap();
+        assert_eq!(attributes["holds"].as_s().unwrap(), "member");
+        assert!(attributes["member"].as_s().unwrap().starts_with("body["));
         kept[0]
     }
 }

@@ -1,4 +1,4 @@
-//! The metrics contract (DESIGN.md, "Fan-out and metrics contract"): every
+//! The metrics contract (docs/design.md, "Fan-out and metrics"): every
 //! webhook request writes one CloudWatch Embedded Metric Format line with
 //! namespace `MarketingWebhooks`, dimension `provider`, the counts and the
 //! latency; reachability checks write none; no line holds a token, a body

@@ -182,10 +182,7 @@ async fn sendpulse_answers_with_the_body_of_its_own_secret() {
     .await;
     let vars = [
         ("WEBHOOK_TOKENS_SECRET_ID", "stack/webhook-tokens/sendpulse"),
-        (
-            "SENDPULSE_RESPONSE_BODY_SECRET_ID",
-            "stack/sendpulse-response-body",
-        ),
+        ("RESPONSE_BODY_SECRET_ID", "stack/sendpulse-response-body"),
     ];
     let app = app_reading(&moto, Provider::Sendpulse, &vars).await;
     let body = read("events/bodies/sendpulse.json");
@@ -199,10 +196,7 @@ async fn sendpulse_answers_with_the_body_of_its_own_secret() {
     // An answer body that is not JSON cannot be answered: the function does
     // not take it (503, so SendPulse retries) until it is fixed.
     create(&admin, "stack/broken-body", "key=a360-key").await;
-    let broken = [
-        vars[0],
-        ("SENDPULSE_RESPONSE_BODY_SECRET_ID", "stack/broken-body"),
-    ];
+    let broken = [vars[0], ("RESPONSE_BODY_SECRET_ID", "stack/broken-body")];
     let app = app_reading(&moto, Provider::Sendpulse, &broken).await;
     assert_eq!(answer(app.handle(request()).await).0, 503);
 }

@@ -1,5 +1,5 @@
-//! Exactly once under load and faults, through `cargo lambda watch` (the
-//! five functions, 4 instances each) and a dynoxide server of this test's
+//! Exactly once under load and faults, through `cargo lambda watch` (every
+//! provider's function, 4 instances each) and a dynoxide server of this test's
 //! own, keeping its data in a file.
 //! Run by `make stress` (and `make test`): `cargo test -p ingest --test
 //! stress -- --ignored --nocapture`. Sizes: STRESS_DELIVERIES (default
@@ -65,48 +65,45 @@ struct Delivery {
     ids: Vec<String>,
 }
 
-/// One event of `provider`, unique by `run` and `n`.
-fn event(provider: Provider, run: &str, n: usize) -> Value {
-    let t = 1_732_528_800 + n as i64;
-    let email = format!("u{n}.{run}@stress.example");
-    match provider {
-        Provider::Flashy => {
-            let kinds = [
-                "email_automation_opened",
-                "email_automation_clicked",
-                "contact_subscribed",
-                "page_view",
-            ];
-            json!({"event": kinds[n % kinds.len()], "account_id": 7, "contact_id": format!("c{n}-{run}"),
-                   "email": email, "timestamp": t, "page_url": format!("https://shop.example/p/{n}")})
-        }
-        Provider::Egoi => {
-            json!({"action": (["email_open", "email_click", "sms_send"][n % 3]), "action_date": t,
-                   "action_data": {"messageHash": format!("{run}-{n}")}, "list_id": n % 9,
-                   "contact": {"base": [format!("x{n}")], "fields": [{"uid": format!("x{n}"), "email": email}]}})
-        }
-        Provider::Enkod => {
-            json!({"event": (["message open", "message clicked", "message sent"][n % 3]), "message_id": n,
-                   "message_uid": format!("{run}_{n}"), "to": email, "click_url": "https://shop.example/x"})
-        }
-        Provider::Supersend => {
-            json!({"event": (["open", "click", "reply"][n % 3]), "timestamp": format!("2024-11-25T10:{:02}:{:02}.000Z", n / 60 % 60, n % 60),
-                   "CampaignId": run, "ContactId": format!("k{n}"), "details": {"n": n, "email": email}})
-        }
-        Provider::Sendpulse => {
-            json!({"event": (["open", "redirect", "delivered", "spam"][n % 4]), "timestamp": t, "task_id": run,
-                   "email": email, "link_url": format!("https://shop.example/l/{n}")})
+/// The members of `provider`'s fixtures (crates/normalize/tests/fixtures)
+/// that are one event each on their own: what the generated events are made
+/// of, so every provider of the registry is sent its own shapes.
+fn material(provider: Provider) -> Vec<Value> {
+    let mut members = Vec::new();
+    for path in common::normalizer_fixtures(provider) {
+        let body = std::fs::read(&path).unwrap();
+        let Ok(all) = normalize::members(provider, &body, Timestamp::now(), usize::MAX) else {
+            continue;
+        };
+        for member in all {
+            if let normalize::Member::Event { raw, .. } = member {
+                let alone = provider.example_body(&[raw]);
+                let one = normalize(provider, alone.as_bytes(), Timestamp::now())
+                    .is_ok_and(|events| events.len() == 1);
+                if one && raw.len() < 4096 {
+                    members.push(serde_json::from_str(raw).unwrap());
+                }
+            }
         }
     }
+    assert!(
+        !members.is_empty(),
+        "{provider}: no fixture member is an event on its own"
+    );
+    members
+}
+
+/// One event of `provider`, unique by `run` and `n`: a fixture member with
+/// a field of its own (the event id hashes every field).
+fn event(material: &[Value], run: &str, n: usize) -> Value {
+    let mut event = material[n % material.len()].clone();
+    event["stress"] = json!({"run": run, "n": n, "email": format!("u{n}.{run}@stress.example")});
+    event
 }
 
 fn body_of(provider: Provider, events: &[Value]) -> String {
-    let value = match provider {
-        Provider::Egoi => json!({ "events": events }),
-        Provider::Enkod | Provider::Supersend if events.len() == 1 => events[0].clone(),
-        _ => Value::Array(events.to_vec()),
-    };
-    value.to_string()
+    let members: Vec<String> = events.iter().map(Value::to_string).collect();
+    provider.example_body(&members)
 }
 
 fn delivery(provider: Provider, body: String) -> Delivery {
@@ -122,14 +119,14 @@ fn delivery(provider: Provider, body: String) -> Delivery {
     }
 }
 
-/// Batch sizes as providers send them: enKod and SuperSend one event,
-/// the others mostly small batches and now and then a large one.
+/// Batch sizes as providers send them: one event where the body is one
+/// object (enKod, SuperSend), else mostly small batches and now and then a
+/// large one.
 fn batch_size(provider: Provider) -> usize {
-    match provider {
-        Provider::Enkod | Provider::Supersend => 1,
-        Provider::Egoi => fastrand::usize(1..=5),
-        Provider::Flashy => [1, 1, 2, 3, 5, 10, 40][fastrand::usize(..7)],
-        Provider::Sendpulse => [1, 2, 5, 10, 25, 100][fastrand::usize(..6)],
+    if provider.one_member_per_body() {
+        1
+    } else {
+        [1, 1, 2, 3, 5, 10, 40][fastrand::usize(..7)]
     }
 }
 
@@ -140,12 +137,16 @@ fn plan(total: usize, run: &str) -> (Vec<Delivery>, HashSet<String>) {
     let mut n = 0;
     let mut plan: Vec<Delivery> = Vec::with_capacity(total);
     let mut values: Vec<Vec<Value>> = Vec::with_capacity(originals);
+    let materials: HashMap<Provider, Vec<Value>> = Provider::ALL
+        .into_iter()
+        .map(|p| (p, material(p)))
+        .collect();
     for k in 0..originals {
         let provider = Provider::ALL[k % Provider::ALL.len()];
         let events: Vec<Value> = (0..batch_size(provider))
             .map(|_| {
                 n += 1;
-                event(provider, run, n)
+                event(&materials[&provider], run, n)
             })
             .collect();
         plan.push(delivery(provider, body_of(provider, &events)));

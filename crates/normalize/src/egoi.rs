@@ -2,11 +2,12 @@
 //! `action_date` (Unix seconds); contact uid in `contact.base[0]`; e-mail and
 //! phone only in `contact.fields` when the webhook was set up to send them.
 
-use crate::envelope::{self, Body, Candidate};
+use crate::envelope::{self, Candidate};
 use crate::event::Draft;
-use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at, time_at};
+use crate::fields::{email_at, event_name, lookup_key, object_at, text, text_at};
 use crate::json::{Json, Object};
-use crate::{EventType, NormalizeError};
+use crate::provider_time::set_occurred_at;
+use crate::{EventType, NormalizeError, Timestamp};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -29,16 +30,21 @@ pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, Norm
             return envelope::raw_array(NAME, events, "events", limit);
         }
     }
-    match envelope::read(NAME, text, limit)? {
-        // Tolerated: the list without its wrapper, or a single event.
-        Body::Array(elements) => envelope::objects(elements, "body", limit),
-        Body::Object(fields) if fields.contains_key("action") => Ok(envelope::whole(text, fields)),
-        Body::Object(_) => Err(NormalizeError::shape(
-            NAME,
-            "expected an object with an \"events\" array",
-        )),
-    }
+    // Read whole for its errors (not JSON, a scalar): anything else is not
+    // the envelope.
+    envelope::read(NAME, text, limit)?;
+    Err(NormalizeError::shape(
+        NAME,
+        "expected an object with an \"events\" array",
+    ))
 }
+
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("an", "E-goi");
+
+/// Keys that mark an E-goi body (see `misrouted`): the `{"events": [...]}`
+/// envelope, and each event's `action`.
+pub(crate) const MARKS: &[&[&str]] = &[&["events"], &["action"]];
 
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
@@ -86,13 +92,13 @@ pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
-pub(crate) fn event(obj: &Object) -> Draft {
+pub(crate) fn event(obj: &Object, received_at: Timestamp) -> Draft {
     let name = obj.get("action").and_then(event_name);
     let key = name.as_deref().map(lookup_key).unwrap_or_default();
     let event_type = canonical_type(&key);
 
     let mut d = Draft::new(event_type, name);
-    d.occurred_at = time_at(obj, &["action_date"]);
+    set_occurred_at(&mut d, &[obj], &["action_date"], received_at);
     d.list_id = text_at(obj, &["list_id"]);
 
     let contact = object_at(obj, "contact");

@@ -4,9 +4,10 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{copied, email_at, event_name, lookup_key, text_at, time_at};
+use crate::fields::{copied, email_at, event_name, lookup_key, text_at};
 use crate::json::{Json, Object};
-use crate::{Channel, EventType, NormalizeError};
+use crate::provider_time::set_occurred_at;
+use crate::{Channel, EventType, NormalizeError, Timestamp};
 
 const NAME: &str = "enkod";
 
@@ -18,8 +19,10 @@ const TEST_NUMBERS: [&str; 2] = ["70000000000", "71111111111"];
 pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     match envelope::read(NAME, text, limit)? {
         Body::Object(fields) => Ok(envelope::whole(text, fields)),
-        // Tolerated: several events in one array.
-        Body::Array(elements) => envelope::objects(elements, "body", limit),
+        Body::Array(_) => Err(NormalizeError::shape(
+            NAME,
+            "expected one event object per request, got an array",
+        )),
     }
 }
 
@@ -38,6 +41,20 @@ fn fold_homoglyphs(key: &str) -> String {
         })
         .collect()
 }
+
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("an", "enKod");
+
+/// Keys that mark an enKod event (see `misrouted`): message events
+/// `message_uid` / `sending_type`, WhatsApp `from_number`, mailing groups
+/// `group_id` / `groups_ids`.
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["message_uid"],
+    &["sending_type"],
+    &["from_number"],
+    &["group_id"],
+    &["groups_ids"],
+];
 
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
@@ -64,7 +81,7 @@ pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
-pub(crate) fn event(obj: &Object) -> Draft {
+pub(crate) fn event(obj: &Object, received_at: Timestamp) -> Draft {
     let name = obj.get("event").and_then(event_name);
     let event_type = name.as_deref().map_or(EventType::Unknown, |n| {
         canonical_type(&fold_homoglyphs(&lookup_key(n)))
@@ -72,7 +89,12 @@ pub(crate) fn event(obj: &Object) -> Draft {
 
     let mut d = Draft::new(event_type, name);
     // enKod documents no time field; one is read if it ever appears.
-    d.occurred_at = time_at(obj, &["timestamp", "created_at", "date"]);
+    set_occurred_at(
+        &mut d,
+        &[obj],
+        &["timestamp", "created_at", "date"],
+        received_at,
+    );
     d.email = email_at(obj, &["to", "email"]);
     d.campaign_id = text_at(obj, &["message_id"]);
     d.message_id = text_at(obj, &["message_uid"]);

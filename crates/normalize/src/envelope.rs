@@ -3,7 +3,7 @@
 //! alone: an element that is not an event object is a bad member, not a bad
 //! body.
 
-use crate::json::Object;
+use crate::json::{self, Object};
 use crate::NormalizeError;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -17,9 +17,28 @@ pub(crate) struct EventObject<'a> {
     pub fields: Object<'a>,
 }
 
-/// One member of a body's envelope, as read: an event object, or what stands in its
-/// place with the reason it is not one.
-pub(crate) type Candidate<'a> = Result<EventObject<'a>, (&'a str, NormalizeError)>;
+/// One member of a body's envelope, as read: where the envelope holds it
+/// (`None`: the body is the one event object), and an event object, or
+/// what stands in its place with the reason it is not one.
+pub(crate) type Candidate<'a> = (
+    Option<Place>,
+    Result<EventObject<'a>, (&'a str, NormalizeError)>,
+);
+
+/// Where an envelope holds a member: the `index`th element of the array at
+/// `path` (`body` for a body that is the array itself, or the field that
+/// holds it, e.g. `events`). Shown as the reasons name it: `events[3]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub path: &'static str,
+    pub index: usize,
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}[{}]", self.path, self.index)
+    }
+}
 
 /// The top level of a body.
 pub(crate) enum Body<'a> {
@@ -33,6 +52,8 @@ pub(crate) enum Body<'a> {
 pub(crate) struct Elements<'a> {
     held: Vec<&'a RawValue>,
     count: usize,
+    /// How many arrays and objects of the body hold each element.
+    depth: usize,
 }
 
 /// Reads the top level of `text`, holding at most `limit` array elements;
@@ -44,19 +65,20 @@ pub(crate) fn read<'a>(
 ) -> Result<Body<'a>, NormalizeError> {
     match first_byte(text) {
         None => Err(NormalizeError::Empty),
-        Some(b'[') => elements(text, limit).map(Body::Array),
-        Some(b'{') => serde_json::from_str(text)
+        Some(b'[') => elements(text, limit, 1).map(Body::Array),
+        Some(b'{') => json::object(text, 0)
             .map(Body::Object)
             .map_err(|e| NormalizeError::json(&e)),
         Some(_) => Err(not_a_container(provider, text)),
     }
 }
 
-/// The elements of the JSON array `text`, the whole text checked as JSON.
-fn elements(text: &str, limit: usize) -> Result<Elements<'_>, NormalizeError> {
+/// The elements of the JSON array `text`, the whole text checked as JSON;
+/// `depth` arrays and objects of the body hold each element.
+fn elements(text: &str, limit: usize, depth: usize) -> Result<Elements<'_>, NormalizeError> {
     let mut de = serde_json::Deserializer::from_str(text);
     (&mut de)
-        .deserialize_seq(Bounded { limit })
+        .deserialize_seq(Bounded { limit, depth })
         .and_then(|elements| de.end().map(|()| elements))
         .map_err(|e| NormalizeError::json(&e))
 }
@@ -64,6 +86,7 @@ fn elements(text: &str, limit: usize) -> Result<Elements<'_>, NormalizeError> {
 /// Collects up to `limit` elements and counts the rest without keeping them.
 struct Bounded {
     limit: usize,
+    depth: usize,
 }
 
 impl<'de> Visitor<'de> for Bounded {
@@ -82,7 +105,11 @@ impl<'de> Visitor<'de> for Bounded {
             }
             count += 1;
         }
-        Ok(Elements { held, count })
+        Ok(Elements {
+            held,
+            count,
+            depth: self.depth,
+        })
     }
 }
 
@@ -90,7 +117,7 @@ impl<'de> Visitor<'de> for Bounded {
 /// one that is not is a bad member with its reason.
 pub(crate) fn objects<'a>(
     elements: Elements<'a>,
-    path: &str,
+    path: &'static str,
     limit: usize,
 ) -> Result<Vec<Candidate<'a>>, NormalizeError> {
     if elements.count > limit {
@@ -99,28 +126,38 @@ pub(crate) fn objects<'a>(
             limit,
         });
     }
+    let depth = elements.depth;
     Ok(elements
         .held
         .into_iter()
         .enumerate()
-        .map(|(i, raw)| member(raw, path, i))
+        .map(|(index, raw)| {
+            let place = Place { path, index };
+            (Some(place), member(raw, place, depth))
+        })
         .collect())
 }
 
-fn member<'a>(raw: &'a RawValue, path: &str, i: usize) -> Candidate<'a> {
+/// One element of an envelope's array, read as an event object; `depth`
+/// arrays and objects of the body hold it.
+pub(crate) fn member<'a>(
+    raw: &'a RawValue,
+    place: impl fmt::Display,
+    depth: usize,
+) -> Result<EventObject<'a>, (&'a str, NormalizeError)> {
     let text = raw.get();
-    match serde_json::from_str::<Object<'a>>(text) {
+    match json::object(text, depth) {
         Ok(fields) => Ok(EventObject { raw: text, fields }),
-        // An object that still fails to parse is nested too deep, or holds a
-        // number beyond f64.
+        // An object that still fails to parse is nested too deep, has a key
+        // twice, or holds a number beyond f64.
         Err(e) if kind_of_raw(raw) == "an object" => Err((
             text,
-            NormalizeError::NotAnEvent(format!("{path}[{i}] cannot be read: {e}")),
+            NormalizeError::NotAnEvent(format!("{place} cannot be read: {e}")),
         )),
         Err(_) => Err((
             text,
             NormalizeError::NotAnEvent(format!(
-                "{path}[{i}] is {}, expected an event object",
+                "{place} is {}, expected an event object",
                 kind_of_raw(raw)
             )),
         )),
@@ -129,7 +166,7 @@ fn member<'a>(raw: &'a RawValue, path: &str, i: usize) -> Candidate<'a> {
 
 /// The whole body as one event.
 pub(crate) fn whole<'a>(text: &'a str, fields: Object<'a>) -> Vec<Candidate<'a>> {
-    vec![Ok(EventObject { raw: text, fields })]
+    vec![(None, Ok(EventObject { raw: text, fields }))]
 }
 
 /// An error for a body that is a JSON scalar (or not JSON at all).
@@ -169,11 +206,12 @@ fn kind_of_raw(raw: &RawValue) -> &'static str {
     }
 }
 
-/// Reads a raw value that must be an array of event objects.
+/// Reads a raw value of the body's top-level object that must be an array
+/// of event objects.
 pub(crate) fn raw_array<'a>(
     provider: &'static str,
     raw: &'a RawValue,
-    path: &str,
+    path: &'static str,
     limit: usize,
 ) -> Result<Vec<Candidate<'a>>, NormalizeError> {
     if first_byte(raw.get()) != Some(b'[') {
@@ -182,6 +220,6 @@ pub(crate) fn raw_array<'a>(
             format!("{path} is {}, expected an array", kind_of_raw(raw)),
         ));
     }
-    let elements = elements(raw.get(), limit)?;
+    let elements = elements(raw.get(), limit, 2)?;
     objects(elements, path, limit)
 }

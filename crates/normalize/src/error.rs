@@ -1,7 +1,9 @@
+use crate::Provider;
 use thiserror::Error;
 
 /// Why a body is not the provider's shape. The message is one line, safe to
-/// return to the sender and to log (it never quotes the body).
+/// return to the sender and to log: it never quotes the body, except the
+/// name of a key sent twice (its first 40 characters, escaped).
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum NormalizeError {
     #[error("body is not valid UTF-8 (first bad byte at offset {offset})")]
@@ -10,6 +12,10 @@ pub enum NormalizeError {
     Empty,
     #[error("body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// JSON that breaks a rule of ours: a key twice in one object, nesting
+    /// deeper than 128 levels.
+    #[error("body cannot be read: {0}")]
+    Unreadable(String),
     #[error("body is not a {provider} webhook: {reason}")]
     UnexpectedShape {
         provider: &'static str,
@@ -20,6 +26,14 @@ pub enum NormalizeError {
     NotAnEvent(String),
     #[error("body carries {count} events, over the limit of {limit} per request")]
     TooManyEvents { count: usize, limit: usize },
+    /// The body is another provider's webhook, sent to this provider's URL.
+    #[error("{}", misrouted(.sender))]
+    Misrouted { sender: Provider },
+}
+
+fn misrouted(sender: &Provider) -> String {
+    let (article, name) = sender.brand();
+    format!("looks like {article} {name} webhook; check the URL configured in {name}")
 }
 
 impl NormalizeError {
@@ -31,6 +45,12 @@ impl NormalizeError {
     }
 
     pub(crate) fn json(err: &serde_json::Error) -> Self {
-        Self::InvalidJson(err.to_string())
+        // Errors of the data, not the syntax, are only ever ours (see
+        // `json::object`).
+        if err.is_data() {
+            Self::Unreadable(err.to_string())
+        } else {
+            Self::InvalidJson(err.to_string())
+        }
     }
 }

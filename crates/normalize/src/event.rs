@@ -8,7 +8,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// One canonical event: the stored item of DESIGN.md, schema_version 1.
+/// One canonical event: the stored item of docs/design.md, schema_version 1.
 /// Optional attributes are `None` rather than empty strings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Event {
@@ -167,8 +167,9 @@ fn day_key(provider: Provider, at: Timestamp) -> String {
 }
 
 /// SHA-256 (hex) of the provider and the canonical JSON of the event
-/// object (keys sorted, no whitespace), so a redelivered event gets the same
-/// id whatever the key order or spacing of the redelivery.
+/// object (keys sorted, no whitespace, one text per number value), so a
+/// redelivered event gets the same id whatever the key order, spacing,
+/// escapes or number spellings of the redelivery.
 fn event_id(provider: Provider, fields: &Object, raw_len: usize) -> String {
     // The canonical text is about as long as the raw one: one buffer, one
     // hash call.

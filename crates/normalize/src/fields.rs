@@ -6,15 +6,16 @@ use crate::Timestamp;
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
-/// A scalar as text: strings trimmed, numbers in decimal. Empty strings,
-/// nulls, booleans and containers are absent.
+/// A scalar as text: strings trimmed, numbers in their canonical text (`7`
+/// whether sent as `7` or `7.0`). Empty strings, nulls, booleans and
+/// containers are absent.
 pub(crate) fn text(value: &Json) -> Option<String> {
     match value {
         Json::Str(s) => {
             let s = s.trim();
             (!s.is_empty()).then(|| s.to_owned())
         }
-        Json::Number(n) => Some(n.to_string()),
+        Json::Number(n) => Some(crate::number::text(n)),
         _ => None,
     }
 }
@@ -52,11 +53,6 @@ pub(crate) fn time(value: &Json) -> Option<Timestamp> {
             .and_then(Timestamp::parse),
         _ => None,
     }
-}
-
-/// The first of `keys` holding a readable time.
-pub(crate) fn time_at(obj: &Object, keys: &[&str]) -> Option<Timestamp> {
-    keys.iter().find_map(|k| obj.get(k).and_then(time))
 }
 
 /// A provider's event name exactly as sent, when it has more than
@@ -234,7 +230,7 @@ mod tests {
 
     /// The tree of a JSON text, as the provider modules read it.
     fn json(text: &str) -> Json<'_> {
-        serde_json::from_str(text).unwrap()
+        crate::json::value(text).unwrap()
     }
 
     #[test]

@@ -4,24 +4,32 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{
-    bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at, time_at,
-};
+use crate::fields::{bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at};
 use crate::json::Object;
-use crate::{EventType, NormalizeError};
+use crate::provider_time::set_occurred_at;
+use crate::{EventType, NormalizeError, Timestamp};
 
 const NAME: &str = "flashy";
 
 pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     match envelope::read(NAME, text, limit)? {
         Body::Array(elements) => envelope::objects(elements, "body", limit),
-        Body::Object(fields) if fields.contains_key("event") => Ok(envelope::whole(text, fields)),
+        Body::Object(fields) if fields.contains_key("event") && fields.contains_key("body") => {
+            Ok(envelope::whole(text, fields))
+        }
         Body::Object(_) => Err(NormalizeError::shape(
             NAME,
-            "expected an array of events or an object with an \"event\" field",
+            "expected an array of events or a legacy object with \"event\" and \"body\"",
         )),
     }
 }
+
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "Flashy");
+
+/// Keys that mark a Flashy event (see `misrouted`): every current event has
+/// `account_id`; the legacy body is `{"event", "body"}`.
+pub(crate) const MARKS: &[&[&str]] = &[&["account_id"], &["event", "body"]];
 
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
@@ -44,7 +52,7 @@ pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
-pub(crate) fn event(obj: &Object) -> Draft {
+pub(crate) fn event(obj: &Object, received_at: Timestamp) -> Draft {
     let name = obj.get("event").and_then(event_name);
     let event_type = name
         .as_deref()
@@ -54,8 +62,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     let context = object_at(f, "context");
 
     let mut d = Draft::new(event_type, name);
-    d.occurred_at = time_at(f, &["timestamp", "created_at"])
-        .or_else(|| time_at(obj, &["timestamp", "created_at"]));
+    set_occurred_at(&mut d, &[f, obj], &["timestamp", "created_at"], received_at);
     d.account_id = text_at(f, &["account_id"]);
     d.contact_id = text_at(f, &["contact_id"]);
     d.email = email_at(f, &["email"]);

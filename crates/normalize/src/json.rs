@@ -2,14 +2,38 @@
 //! point into the request text instead of being copied, and an object is a
 //! sorted list of members, so reading one event costs about one allocation
 //! per container instead of several per member (the cost of a
-//! `serde_json::Value`). Objects read like `serde_json`'s default map: keys
-//! in sorted order, and of a repeated key the last one wins.
+//! `serde_json::Value`). Two rules of ours are kept while reading, so that
+//! no event is read otherwise than it was meant: an object with a key twice
+//! is refused (which value would be the event's?), and so is nesting deeper
+//! than [`MAX_DEPTH`] levels, counted from the top of the body.
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::fmt;
+
+/// The deepest nesting of arrays and objects read, counted from the body's
+/// top level (`{"a":[1]}` is 2 deep); one level more is refused.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Reads `text`, a JSON object inside `depth` arrays and objects of the
+/// body (0 for the body itself), as an event's fields. Refuses, as
+/// serde_json errors, anything but one object, a key twice in any object
+/// of it, and nesting deeper than [`MAX_DEPTH`] from the body's top.
+pub(crate) fn object(text: &str, depth: usize) -> Result<Object<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    // serde_json's own limit (128 levels from where it starts) would count
+    // from this object, not from the body; `Level` holds ours, and stops
+    // before the stack grows any deeper than serde_json's would.
+    de.disable_recursion_limit();
+    let json = de.deserialize_map(Level(depth + 1))?;
+    de.end()?;
+    match json {
+        Json::Object(o) => Ok(o),
+        // deserialize_map only ever visits a map.
+        _ => Err(serde_json::Error::custom("expected an object")),
+    }
+}
 
 #[derive(Debug)]
 pub(crate) enum Json<'a> {
@@ -22,6 +46,16 @@ pub(crate) enum Json<'a> {
     Object(Object<'a>),
 }
 
+/// Any JSON value at the top of a body, read by the same rules (for tests of
+/// code that reads the tree).
+#[cfg(test)]
+pub(crate) fn value(text: &str) -> Result<Json<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let json = Level(1).deserialize(&mut de)?;
+    de.end()?;
+    Ok(json)
+}
+
 /// A JSON object's members, sorted by key, each key once.
 #[derive(Debug, Default)]
 pub(crate) struct Object<'a> {
@@ -30,25 +64,8 @@ pub(crate) struct Object<'a> {
 
 #[derive(Debug)]
 struct Member<'a> {
-    /// The key's first 8 bytes as a big-endian number: comparing these
-    /// orders most keys without a call to compare whole strings (sorting and
-    /// lookups were a quarter of normalization).
-    prefix: u64,
     key: Cow<'a, str>,
     value: Json<'a>,
-}
-
-fn prefix(key: &str) -> u64 {
-    let mut bytes = [0u8; 8];
-    let n = key.len().min(8);
-    bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
-    u64::from_be_bytes(bytes)
-}
-
-/// Byte order of keys: a smaller prefix means a smaller key, equal prefixes
-/// need the whole keys.
-fn key_order(prefix_a: u64, a: &str, prefix_b: u64, b: &str) -> Ordering {
-    prefix_a.cmp(&prefix_b).then_with(|| a.cmp(b))
 }
 
 impl<'a> Json<'a> {
@@ -79,8 +96,7 @@ impl<'a> Json<'a> {
 
     /// The canonical JSON text of this value (object keys sorted, no
     /// whitespace, strings escaped as `serde_json` writes them, numbers as
-    /// `number` writes them), appended to `out`. The same as serializing
-    /// the equivalent `serde_json::Value` with serde_json 1.0.154.
+    /// `number` writes them: one text for one value), appended to `out`.
     pub fn write_canonical(&self, out: &mut Vec<u8>) {
         match self {
             Json::Null => out.extend_from_slice(b"null"),
@@ -104,30 +120,22 @@ impl<'a> Json<'a> {
 }
 
 impl<'a> Object<'a> {
-    /// Sorts members read in body order; of a repeated key the last one
-    /// stays.
-    fn from_members(mut members: Vec<Member<'a>>) -> Self {
-        let order = |a: &Member, b: &Member| key_order(a.prefix, &a.key, b.prefix, &b.key);
+    /// Sorts members read in body order; `Err` with the key that is there
+    /// twice.
+    fn from_members(mut members: Vec<Member<'a>>) -> Result<Self, Cow<'a, str>> {
         // Some senders already send keys in order.
-        if !members.windows(2).all(|w| order(&w[0], &w[1]).is_lt()) {
-            // Stable: among repeated keys the last in body order comes last.
-            members.sort_by(order);
-            let mut deduped: Vec<Member<'a>> = Vec::with_capacity(members.len());
-            for member in members {
-                match deduped.last_mut() {
-                    Some(last) if last.key == member.key => *last = member,
-                    _ => deduped.push(member),
-                }
+        if !members.windows(2).all(|w| w[0].key < w[1].key) {
+            members.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            if let Some(twice) = members.windows(2).find(|w| w[0].key == w[1].key) {
+                return Err(twice[0].key.clone());
             }
-            members = deduped;
         }
-        Object { members }
+        Ok(Object { members })
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        let key_prefix = prefix(key);
         self.members
-            .binary_search_by(|m| key_order(m.prefix, &m.key, key_prefix, key))
+            .binary_search_by(|m| m.key.as_ref().cmp(key))
             .ok()
             .map(|i| &self.members[i].value)
     }
@@ -156,62 +164,35 @@ impl<'a> Object<'a> {
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Only `"`, `\` and control characters need escaping; most strings have
-    // none and are copied as they are.
-    if needs_escape(s.as_bytes()) {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// Whether `bytes` hold a `"`, a `\\` or a control character, checked 8
-/// bytes at a time (this scan was a twentieth of normalizing SendPulse).
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Nonzero exactly when some byte of `word` is below `n` (n <= 0x80):
-    // the lowest byte that borrows in the subtraction is one below `n`, and
-    // bytes of 0x80 and over are masked out by `!word`.
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS;
-    let has = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1) != 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_ne_bytes(word);
-        if below(word, 0x20) != 0 || has(word, b'"') || has(word, b'\\') {
-            return true;
+/// Reads one value whose arrays and objects would be at this level of
+/// the body (the top level is 1).
+#[derive(Clone, Copy)]
+struct Level(usize);
+
+impl Level {
+    fn enter<E: de::Error>(self) -> Result<Level, E> {
+        if self.0 > MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "nested deeper than {MAX_DEPTH} levels"
+            )));
         }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonVisitor)
+        Ok(Level(self.0 + 1))
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match deserializer.deserialize_map(JsonVisitor)? {
-            Json::Object(o) => Ok(o),
-            // deserialize_map only ever visits a map.
-            _ => Err(serde::de::Error::custom("expected an object")),
-        }
+impl<'de> DeserializeSeed<'de> for Level {
+    type Value = Json<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
+impl<'de> Visitor<'de> for Level {
     type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -250,62 +231,71 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Null)
     }
 
-    fn visit_none<E>(self) -> Result<Json<'de>, E> {
-        Ok(Json::Null)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Json<'de>, D::Error> {
-        Json::deserialize(d)
-    }
-
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(item) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+        let inner = self.enter()?;
         let mut members = Vec::with_capacity(8);
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             members.push(Member {
-                prefix: prefix(&key),
                 key,
-                value: map.next_value()?,
+                value: map.next_value_seed(inner)?,
             });
         }
         // A body of many tiny objects must not cost a growth step of spare
-        // members each (64 bytes a member).
+        // members each.
         if members.capacity() > 2 * members.len() {
             members.shrink_to_fit();
         }
-        Ok(Json::Object(Object::from_members(members)))
+        Object::from_members(members)
+            .map(Json::Object)
+            .map_err(|key| A::Error::custom(format_args!("duplicate key {}", shown(&key))))
     }
 }
 
-/// An object key, borrowed when the body spelled it without escapes.
-struct Key<'a>(Cow<'a, str>);
+/// A key as an error message names it: quoted, escaped to one line, and
+/// cut after 40 characters.
+fn shown(key: &str) -> String {
+    let cut: String = key.chars().take(40).collect();
+    let more = if cut.len() < key.len() { "…" } else { "" };
+    format!("{cut:?}{more}")
+}
 
-impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(s)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
+/// Reads an object key, borrowed when the body spelled it without escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
     }
 }
 
@@ -315,9 +305,8 @@ mod tests {
     use serde_json::Value;
 
     fn canonical(text: &str) -> String {
-        let json: Json = serde_json::from_str(text).unwrap();
         let mut out = Vec::new();
-        json.write_canonical(&mut out);
+        object(text, 0).unwrap().write_canonical(&mut out);
         String::from_utf8(out).unwrap()
     }
 
@@ -326,94 +315,96 @@ mod tests {
         serde_json::from_str::<Value>(text).unwrap().to_string()
     }
 
+    /// Strings and structure as serde_json writes them (keys sorted, no
+    /// whitespace); numbers as `number` writes them.
     #[test]
     fn canonical_text_is_what_serde_json_writes() {
         for text in [
             r#"{"b": 1, "a": [true, null, 1.5, -3, 18446744073709551615], "c": {"z": "", "y": {}}}"#,
             r#"{"k": "tab\there \"quoted\" \\ \u0001 \u00e9 é \ud83d\ude00 \/"}"#,
-            r#"{"dup": 1, "x": 0, "dup": 2, "dup": {"dup": "a", "dup": "b"}}"#,
             r#"{"é": 1, "e": 2, "E": 3, "\u0065\u0301": 4, "": 5}"#,
-            r#"[1e300, 1E-7, 0.1, 100000000000000000000, -0.0, []]"#,
+            r#"{"n": [1e300, 1E-7, 0.1, 100000000000000000000, []]}"#,
         ] {
             assert_eq!(canonical(text), via_value(text), "{text}");
         }
-    }
-
-    proptest::proptest! {
-        /// Numbers of any valid text, nested, as serde_json 1.0.154 wrote
-        /// them (the release the stored ids were computed with; see
-        /// `number`).
-        #[test]
-        fn numbers_are_written_as_serde_json_1_0_154_wrote_them(
-            numbers in proptest::collection::vec(
-                r"-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?",
-                1..6,
-            ),
-        ) {
-            let text = format!(r#"{{"n":[{}],"o":{{"m":{}}}}}"#, numbers.join(","), numbers[0]);
-            if serde_json::from_str::<Value>(&text).is_ok() {
-                proptest::prop_assert_eq!(canonical(&text), via_value(&text));
-            }
-        }
-    }
-
-    proptest::proptest! {
-        /// The word-at-a-time scan finds what a byte-by-byte one finds.
-        #[test]
-        fn escapes_are_found_whatever_their_place(
-            bytes in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::num::u8::ANY,
-                    proptest::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'\\', 0x7f, 0x80, 0xff]),
-                    proptest::sample::select(vec![b'a', b'!', b'#', b'[', b']']),
-                ],
-                0..40,
-            ),
-        ) {
-            let naive = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-            proptest::prop_assert_eq!(needs_escape(&bytes), naive);
-        }
-    }
-
-    #[test]
-    fn escapes_are_found_in_every_position() {
-        for len in 0..20 {
-            let plain = vec![b'a'; len];
-            assert!(!needs_escape(&plain));
-            for at in 0..len {
-                for special in [0u8, 0x1f, b'"', b'\\'] {
-                    let mut bytes = plain.clone();
-                    bytes[at] = special;
-                    assert!(needs_escape(&bytes), "{bytes:?}");
-                }
-                let mut bytes = plain.clone();
-                bytes[at] = 0x80;
-                assert!(!needs_escape(&bytes));
-            }
-        }
-    }
-
-    #[test]
-    fn the_last_repeated_key_wins() {
-        let o: Object = serde_json::from_str(r#"{"a": 1, "a": "two"}"#).unwrap();
-        assert_eq!(o.get("a").and_then(Json::as_str), Some("two"));
         assert_eq!(
-            crate::fields::copied(&Json::Object(o)),
-            serde_json::json!({"a": "two"})
+            canonical(r#"{"n": [-0.0, 2.50, 1e3, 1736846100.0, -1.0E0]}"#),
+            r#"{"n":[0,2.5,1000,1736846100,-1]}"#
         );
     }
 
+    /// Whatever the depth, the order or the spelling of the two keys.
     #[test]
-    fn members_are_sorted_and_unique() {
-        let o: Object = serde_json::from_str(r#"{"b": 1, "a": 2, "c": 3, "a": 4}"#).unwrap();
-        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["a", "b", "c"]);
-        assert!(matches!(o.get("a"), Some(Json::Number(n)) if n.as_u64() == Some(4)));
-        assert!(o.get("d").is_none());
+    fn a_key_twice_is_refused_naming_the_key() {
+        for (text, key) in [
+            (r#"{"a": 1, "a": "two"}"#, r#""a""#),
+            (
+                r#"{"event": "page_view", "x": 0, "event": "purchase"}"#,
+                r#""event""#,
+            ),
+            (
+                r#"{"b": 1, "x": {"k": [{"z": 1, "y": 2, "z": 3}]}}"#,
+                r#""z""#,
+            ),
+            (r#"{"\u0061": 1, "a": 2}"#, r#""a""#),
+            (r#"{"a\nb": 1, "a\nb": 2}"#, r#""a\nb""#),
+        ] {
+            let err = object(text, 0).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("duplicate key {key} at line 1 column")),
+                "{err}"
+            );
+        }
+        let long = "k".repeat(100);
+        let err = object(&format!(r#"{{"{long}": 1, "{long}": 2}}"#), 0).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with(&format!("duplicate key \"{}\"… at", &long[..40])));
     }
 
     #[test]
-    fn keys_sort_in_byte_order_whatever_their_prefixes() {
+    fn members_are_sorted() {
+        let o = object(r#"{"b": 1, "a": 2, "c": 3}"#, 0).unwrap();
+        let keys: Vec<&str> = o.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert!(matches!(o.get("a"), Some(Json::Number(n)) if n.as_u64() == Some(2)));
+        assert!(o.get("d").is_none());
+    }
+
+    /// An object `levels` deep from the body's top when it starts inside
+    /// `around` levels: arrays in it, or objects.
+    fn nested(levels: usize, around: usize, arrays: bool) -> String {
+        let inner = levels - around - 1;
+        let (open, close) = if arrays {
+            ("[", "]")
+        } else {
+            (r#"{"a":"#, "}")
+        };
+        format!(r#"{{"x":{}1{}}}"#, open.repeat(inner), close.repeat(inner))
+    }
+
+    /// 128 levels from the body's top are read, 129 are not, wherever the
+    /// object starts.
+    #[test]
+    fn nesting_is_counted_from_the_top_of_the_body() {
+        for around in [0, 1, 2, 127] {
+            for arrays in [true, false] {
+                assert!(object(&nested(MAX_DEPTH, around, arrays), around).is_ok());
+                let err = object(&nested(MAX_DEPTH + 1, around, arrays), around)
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    err.starts_with("nested deeper than 128 levels at"),
+                    "{around}: {err}"
+                );
+            }
+        }
+        assert!(object("{}", MAX_DEPTH - 1).is_ok());
+        assert!(object("{}", MAX_DEPTH).is_err());
+    }
+
+    #[test]
+    fn keys_sort_in_byte_order() {
         // As JSON text: `\u0000` is a NUL byte inside the key.
         let keys = [
             "",
@@ -429,7 +420,7 @@ mod tests {
         ];
         let members: Vec<String> = keys.iter().rev().map(|k| format!("\"{k}\": 0")).collect();
         let text = format!("{{{}}}", members.join(","));
-        let o: Object = serde_json::from_str(&text).unwrap();
+        let o = object(&text, 0).unwrap();
         let mut expected: Vec<String> = keys
             .iter()
             .map(|k| serde_json::from_str(&format!("\"{k}\"")).unwrap())
@@ -445,9 +436,8 @@ mod tests {
 
     #[test]
     fn small_objects_keep_no_spare_members() {
-        let array: Json =
-            serde_json::from_str(r#"[{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}]"#).unwrap();
-        let Json::Array(objects) = array else {
+        let o = object(r#"{"l": [{}, {"a": 1}, {"a": 1, "b": 2, "c": 3}]}"#, 0).unwrap();
+        let Some(Json::Array(objects)) = o.get("l") else {
             panic!("an array")
         };
         for object in objects.iter().filter_map(Json::as_object) {
@@ -461,7 +451,7 @@ mod tests {
         // serde_json's own `Value` reads an object with this first key as a
         // raw value (its `raw_value` feature); here it is just a key.
         let text = r#"{"$serde_json::private::RawValue": "x", "a": 1}"#;
-        let o: Object = serde_json::from_str(text).unwrap();
+        let o = object(text, 0).unwrap();
         let marker = o.get("$serde_json::private::RawValue");
         assert_eq!(marker.and_then(Json::as_str), Some("x"));
         assert!(o.get("a").is_some());
@@ -469,7 +459,7 @@ mod tests {
 
     #[test]
     fn unescaped_strings_are_borrowed() {
-        let o: Object = serde_json::from_str(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#).unwrap();
+        let o = object(r#"{"plain": "x", "esc\u0061ped": "a\nb"}"#, 0).unwrap();
         let borrowed = |key: &str| {
             let m = o.members.iter().find(|m| m.key == key).unwrap();
             (

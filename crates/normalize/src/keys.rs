@@ -1,4 +1,4 @@
-//! The events table's index keys (DESIGN.md): `contact_key`, the partition
+//! The events table's index keys (docs/design.md): `contact_key`, the partition
 //! key of `by_contact`, and `day_key`, the partition key of `by_day`. One
 //! place for their form: every event gets its keys here, and the operator's
 //! CLI looks events up by the same functions.

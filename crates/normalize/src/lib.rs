@@ -11,8 +11,10 @@ mod event;
 mod fields;
 mod json;
 pub mod keys;
+mod misrouted;
 mod number;
 mod provider;
+mod provider_time;
 mod timestamp;
 mod types;
 
@@ -22,6 +24,7 @@ mod flashy;
 mod sendpulse;
 mod supersend;
 
+pub use envelope::Place;
 pub use error::NormalizeError;
 pub use event::{quarantine, quarantine_part, Event, TimeSource};
 pub use keys::{bounded_key, MAX_PARTITION_KEY_BYTES};
@@ -50,49 +53,81 @@ pub enum Member<'a> {
 }
 
 /// Every member of `body` in body order, each an event or an invalid member.
-/// `Err` when the body as a whole is not the provider's envelope, or holds
-/// more than `limit` members (counted before any event is built).
+/// `Err` when the body as a whole is not the provider's envelope, is another
+/// provider's webhook (naming it), or holds more than `limit` members
+/// (counted before any event is built).
 pub fn members(
     provider: Provider,
     body: &[u8],
     received_at: Timestamp,
     limit: usize,
 ) -> Result<Vec<Member<'_>>, NormalizeError> {
+    let placed = placed_members(provider, body, received_at, limit)?;
+    Ok(placed.into_iter().map(|(_, member)| member).collect())
+}
+
+/// [`members`], each with where the envelope holds it (`None`: the body is
+/// the one event object), so that [`member`] can read it again alone.
+pub fn placed_members(
+    provider: Provider,
+    body: &[u8],
+    received_at: Timestamp,
+    limit: usize,
+) -> Result<Vec<(Option<Place>, Member<'_>)>, NormalizeError> {
     let text = std::str::from_utf8(body).map_err(|e| NormalizeError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
     // A byte-order mark is not JSON, but some senders put one first.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let candidates = match provider {
-        Provider::Flashy => flashy::split(text, limit)?,
-        Provider::Egoi => egoi::split(text, limit)?,
-        Provider::Enkod => enkod::split(text, limit)?,
-        Provider::Supersend => supersend::split(text, limit)?,
-        Provider::Sendpulse => sendpulse::split(text, limit)?,
+    let candidates = provider
+        .split(text, limit)
+        .map_err(|e| misrouted::explain(provider, text, limit, e))?;
+    misrouted::check(provider, &candidates)?;
+    Ok(candidates
+        .into_iter()
+        .map(|(place, candidate)| (place, read_member(provider, candidate, received_at)))
+        .collect())
+}
+
+/// One member of an envelope read again on its own, exactly as
+/// [`placed_members`] read it at `place` (a [`Place`] as it shows,
+/// `events[3]`): the same event, or the same reason it is not one. `raw`
+/// is its text.
+pub fn member<'a>(
+    provider: Provider,
+    raw: &'a str,
+    place: &str,
+    received_at: Timestamp,
+) -> Member<'a> {
+    // A member of the body's own array is held by that array; one of an
+    // array inside the body's object (`events[3]`), by the object and the
+    // array.
+    let depth = if place.starts_with("body[") { 1 } else { 2 };
+    let candidate = match serde_json::from_str::<&serde_json::value::RawValue>(raw) {
+        Ok(value) => envelope::member(value, place, depth),
+        Err(e) => Err((
+            raw,
+            NormalizeError::NotAnEvent(format!("{place} cannot be read: {e}")),
+        )),
     };
-    let mut members = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        let object = match candidate {
-            Ok(object) => object,
-            Err((raw, reason)) => {
-                members.push(Member::Invalid { raw, reason });
-                continue;
-            }
-        };
-        let draft = match provider {
-            Provider::Flashy => flashy::event(&object.fields),
-            Provider::Egoi => egoi::event(&object.fields),
-            Provider::Enkod => enkod::event(&object.fields),
-            Provider::Supersend => supersend::event(&object.fields),
-            Provider::Sendpulse => sendpulse::event(&object.fields),
-        };
-        let event = draft.finish(provider, &object, received_at);
-        members.push(Member::Event {
-            event,
-            raw: object.raw,
-        });
+    read_member(provider, candidate, received_at)
+}
+
+fn read_member<'a>(
+    provider: Provider,
+    candidate: Result<envelope::EventObject<'a>, (&'a str, NormalizeError)>,
+    received_at: Timestamp,
+) -> Member<'a> {
+    let object = match candidate {
+        Ok(object) => object,
+        Err((raw, reason)) => return Member::Invalid { raw, reason },
+    };
+    let draft = provider.event(&object.fields, received_at);
+    let event = draft.finish(provider, &object, received_at);
+    Member::Event {
+        event,
+        raw: object.raw,
     }
-    Ok(members)
 }
 
 /// Every canonical event carried by `body`, in body order; `Err` when the

@@ -7,10 +7,11 @@ use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
 use crate::fields::{
     bounce_type, copied, copied_within, email_at, event_name, lookup_key, not_copied, take,
-    text_at, time_at, MAX_COPIED_BYTES,
+    text_at, MAX_COPIED_BYTES,
 };
 use crate::json::{Json, Object};
-use crate::{EventType, NormalizeError};
+use crate::provider_time::set_occurred_at;
+use crate::{EventType, NormalizeError, Timestamp};
 use serde_json::{Map, Value};
 
 const NAME: &str = "sendpulse";
@@ -18,10 +19,24 @@ const NAME: &str = "sendpulse";
 pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     match envelope::read(NAME, text, limit)? {
         Body::Array(elements) => envelope::objects(elements, "body", limit),
-        // Tolerated: a single event without its array.
-        Body::Object(fields) => Ok(envelope::whole(text, fields)),
+        Body::Object(_) => Err(NormalizeError::shape(
+            NAME,
+            "expected an array of events, got an object",
+        )),
     }
 }
+
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "SendPulse");
+
+/// Keys that mark a SendPulse event (see `misrouted`): e-mail service
+/// `task_id` / `book_id`, SMTP `recipient`, Automation 360 `execution_date`.
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["task_id"],
+    &["book_id"],
+    &["recipient"],
+    &["execution_date"],
+];
 
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
@@ -60,7 +75,7 @@ fn is_automation_360(obj: &Object) -> bool {
         && (obj.contains_key("execution_date") || obj.contains_key("title"))
 }
 
-pub(crate) fn event(obj: &Object) -> Draft {
+pub(crate) fn event(obj: &Object, received_at: Timestamp) -> Draft {
     let mut d = if is_automation_360(obj) {
         Draft::new(
             EventType::AutomationTriggered,
@@ -75,7 +90,12 @@ pub(crate) fn event(obj: &Object) -> Draft {
         }
         d
     };
-    d.occurred_at = time_at(obj, &["timestamp", "execution_date"]);
+    set_occurred_at(
+        &mut d,
+        &[obj],
+        &["timestamp", "execution_date"],
+        received_at,
+    );
     d.email = email_at(obj, &["email", "recipient"]);
     d.phone = text_at(obj, &["phone"]);
     d.campaign_id = text_at(obj, &["task_id"]);

@@ -6,21 +6,35 @@
 
 use crate::envelope::{self, Body, Candidate};
 use crate::event::Draft;
-use crate::fields::{
-    bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at, time_at,
-};
+use crate::fields::{bounce_type, copied, email_at, event_name, lookup_key, object_at, text_at};
 use crate::json::{Json, Object};
-use crate::{EventType, NormalizeError};
+use crate::provider_time::set_occurred_at;
+use crate::{EventType, NormalizeError, Timestamp};
 
 const NAME: &str = "supersend";
 
 pub(crate) fn split(text: &str, limit: usize) -> Result<Vec<Candidate<'_>>, NormalizeError> {
     match envelope::read(NAME, text, limit)? {
         Body::Object(fields) => Ok(envelope::whole(text, fields)),
-        // Tolerated: several events in one array.
-        Body::Array(elements) => envelope::objects(elements, "body", limit),
+        Body::Array(_) => Err(NormalizeError::shape(
+            NAME,
+            "expected one event object per request, got an array",
+        )),
     }
 }
+
+/// How the provider is named to the user, with its article.
+pub(crate) const BRAND: (&str, &str) = ("a", "SuperSend");
+
+/// Keys that mark a SuperSend event (see `misrouted`): `CampaignId` (both
+/// kinds of webhook), `ContactId` (API-created), `conversationId` and the
+/// `contact` record with `type` (integration).
+pub(crate) const MARKS: &[&[&str]] = &[
+    &["CampaignId"],
+    &["ContactId"],
+    &["conversationId"],
+    &["type", "contact"],
+];
 
 /// Provider event name (in `lookup_key` form) → canonical type.
 pub(crate) const EVENTS: &[(&str, EventType)] = &[
@@ -43,7 +57,7 @@ pub(crate) fn canonical_type(key: &str) -> EventType {
     crate::types::lookup(EVENTS, key)
 }
 
-pub(crate) fn event(obj: &Object) -> Draft {
+pub(crate) fn event(obj: &Object, received_at: Timestamp) -> Draft {
     let name = obj
         .get("type")
         .and_then(event_name)
@@ -56,7 +70,7 @@ pub(crate) fn event(obj: &Object) -> Draft {
     let mut d = Draft::new(event_type, name);
     // The legacy body has no event time; the contact's updatedAt is the
     // record's time, not the event's, so it is not used.
-    d.occurred_at = time_at(obj, &["timestamp"]);
+    set_occurred_at(&mut d, &[obj], &["timestamp"], received_at);
     d.campaign_id = text_at(obj, &["CampaignId", "campaignId", "campaign_id"])
         .or_else(|| contact.and_then(|c| text_at(c, &["CampaignId"])));
     d.contact_id = text_at(obj, &["ContactId", "contactId", "contact_id"])

@@ -13,7 +13,19 @@ pub struct Timestamp(i64);
 const MIN_MILLIS: i64 = 0; // 1970-01-01
 const MAX_MILLIS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
 
+/// 2000-01-01T00:00:00Z: a provider's time before it is not believed.
+const EARLIEST_EVENT_MILLIS: i64 = 946_684_800_000;
+/// How far past receipt a provider's clock may run and still be believed.
+const MAX_AHEAD_OF_RECEIPT_MILLIS: i64 = 86_400_000;
+
 impl Timestamp {
+    /// Whether a provider's time can be that of an event received at
+    /// `received_at`: not before 2000, and at most a day after receipt.
+    pub fn is_plausible_event_time(self, received_at: Timestamp) -> bool {
+        self.0 >= EARLIEST_EVENT_MILLIS
+            && self.0 <= received_at.0.saturating_add(MAX_AHEAD_OF_RECEIPT_MILLIS)
+    }
+
     /// `None` when the instant is before 1970 or after 9999.
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
         (MIN_MILLIS..=MAX_MILLIS)
@@ -230,6 +242,22 @@ mod tests {
             "9999-12-31T23:59:59.999Z"
         );
         assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn plausible_event_times_run_from_2000_to_a_day_after_receipt() {
+        let received = Timestamp::parse("2024-07-01T12:00:00Z").unwrap();
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let plausible = |t: Timestamp| t.is_plausible_event_time(received);
+        assert!(!plausible(at("1999-12-31T23:59:59.999Z")));
+        assert!(plausible(at("2000-01-01T00:00:00.000Z")));
+        assert!(plausible(received));
+        assert!(plausible(at("2024-07-02T12:00:00.000Z")));
+        assert!(!plausible(at("2024-07-02T12:00:00.001Z")));
+        assert!(!plausible(Timestamp(0)));
+        assert!(!plausible(Timestamp(MAX_MILLIS)));
+        // No overflow at the end of the range.
+        assert!(Timestamp(MAX_MILLIS).is_plausible_event_time(Timestamp(MAX_MILLIS)));
     }
 
     #[test]

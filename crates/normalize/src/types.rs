@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 /// [`CANONICAL_TYPES`] cannot drift apart.
 macro_rules! event_types {
     ($($variant:ident => $name:literal,)*) => {
-        /// A canonical event type (DESIGN.md, "Canonical event types"):
+        /// A canonical event type (docs/design.md, "Canonical event types"):
         /// every type a provider event can become, `unknown` for a valid event
         /// with no mapping yet, and `invalid` for what is kept because it
         /// could not be stored as an event.
@@ -218,19 +218,15 @@ impl Channel {
 mod tests {
     use super::*;
     use crate::fields::lookup_key;
-    use crate::{egoi, enkod, flashy, sendpulse, supersend};
+    use crate::Provider;
 
-    const TABLES: [(&str, &[(&str, EventType)]); 5] = [
-        ("flashy", flashy::EVENTS),
-        ("egoi", egoi::EVENTS),
-        ("enkod", enkod::EVENTS),
-        ("supersend", supersend::EVENTS),
-        ("sendpulse", sendpulse::EVENTS),
-    ];
+    fn tables() -> impl Iterator<Item = (Provider, &'static [(&'static str, EventType)])> {
+        Provider::ALL.into_iter().map(|p| (p, p.events()))
+    }
 
     #[test]
     fn every_mapped_type_is_canonical() {
-        for (provider, table) in TABLES {
+        for (provider, table) in tables() {
             for (name, event_type) in table {
                 assert!(
                     CANONICAL_TYPES.contains(&event_type.as_str()),
@@ -248,7 +244,7 @@ mod tests {
     #[test]
     fn every_table_key_is_reachable() {
         // Keys are compared after lookup_key; a key not in that form could never match.
-        for (provider, table) in TABLES {
+        for (provider, table) in tables() {
             for (i, (name, _)) in table.iter().enumerate() {
                 assert_eq!(
                     lookup_key(name),

@@ -1,6 +1,8 @@
 //! GIVEN the project's Markdown (README.md, SECURITY.md, docs/*.md) WHEN
 //! every relative link in it is followed THEN it names a file or directory
 //! of the repository, and its `#anchor`, if any, a heading of that file.
+//! No link or path in them leaves the repository (a clone stands alone; web
+//! links are fine), and README's "Where the rest lives" lists every docs/*.md.
 //! Lives here because `make test` runs every workspace test and this crate
 //! already reads docs/ (mapping.rs); it needs nothing but std.
 
@@ -175,7 +177,7 @@ fn every_relative_link_resolves() {
     for doc in documents() {
         let text = std::fs::read_to_string(root.join(&doc)).expect("readable");
         for target in targets(&text) {
-            if target.contains("://") || target.starts_with("mailto:") {
+            if is_web(&target) {
                 continue;
             }
             checked += 1;
@@ -209,4 +211,125 @@ fn every_relative_link_resolves() {
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
     assert!(checked >= 20, "only {checked} relative links found");
+}
+
+/// A link to the web (or an e-mail address): not checked here.
+fn is_web(target: &str) -> bool {
+    ["https://", "http://", "mailto:"]
+        .iter()
+        .any(|scheme| target.starts_with(scheme))
+}
+
+/// Mentions that point outside the repository: the files a clone does not
+/// have, and absolute paths of the machine a document was written on.
+const OUTSIDE: [&str; 10] = [
+    "shared/",
+    "DESIGN.md",
+    "seeds/",
+    "/work/",
+    "/home/",
+    "/Users/",
+    "/root/",
+    "/tmp/",
+    "/mnt/",
+    "/private/",
+];
+
+/// Why each link or path of `markdown` (a file at `doc`, a path from the
+/// root) leaves the repository: link targets that are not web links and
+/// do not stay inside, `../` paths anywhere in the text (code included)
+/// that climb out of it, and the mentions of [`OUTSIDE`].
+fn leaving(doc: &Path, markdown: &str) -> Vec<String> {
+    let dir = doc.parent().unwrap_or(Path::new(""));
+    let mut found = Vec::new();
+    for target in targets(markdown) {
+        if is_web(&target) || target.starts_with('#') {
+            continue;
+        }
+        let path = target.split('#').next().unwrap_or("");
+        if target.contains(':') || inside_repo(&dir.join(path)).is_none() {
+            found.push(format!("link {target}"));
+        }
+    }
+    let separators = |c: char| c.is_whitespace() || "`'\"()[]<>{},;=".contains(c);
+    for token in markdown.split(separators) {
+        if token.starts_with("http://") || token.starts_with("https://") {
+            continue;
+        }
+        if token.contains("../") && inside_repo(&dir.join(token)).is_none() {
+            found.push(format!("path {token}"));
+        }
+        if let Some(mention) = OUTSIDE.iter().find(|m| token.contains(*m)) {
+            found.push(format!("{mention} in {token}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn leaving_the_repository_is_seen() {
+    let readme = Path::new("README.md");
+    let doc = Path::new("docs/x.md");
+    let inside = "[a](docs/a.md) [b](https://example.com/x/../../y) `crates/x/` /dev/null";
+    assert_eq!(leaving(readme, inside), Vec::<String>::new());
+    assert_eq!(
+        leaving(doc, "[r](../README.md) `../target/lambda/`"),
+        Vec::<String>::new()
+    );
+    for outside in [
+        "[d](../shared/DESIGN.md)",
+        "see `../shared/providers.md`",
+        "[a](/etc/hosts)",
+        "[f](file:///srv/x.md)",
+        "the contract is DESIGN.md",
+        "in /work/shared/seeds/flashy.txt",
+        "```\ncat ../../other/file\n```",
+    ] {
+        assert!(!leaving(readme, outside).is_empty(), "{outside}");
+    }
+    assert!(!leaving(doc, "[x](../../x.md)").is_empty());
+}
+
+#[test]
+fn no_link_or_path_leaves_the_repository() {
+    let root = repo_root();
+    let mut found = Vec::new();
+    for doc in documents() {
+        let text = std::fs::read_to_string(root.join(&doc)).expect("readable");
+        for what in leaving(&doc, &text) {
+            found.push(format!("{}: {what}", doc.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "links or paths that leave the repository:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn readme_lists_every_document() {
+    let root = repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("readable");
+    let heading = "## Where the rest lives";
+    let start = readme
+        .find(heading)
+        .expect("README has \"Where the rest lives\"");
+    let section = &readme[start + heading.len()..];
+    let section = section.find("\n## ").map_or(section, |end| &section[..end]);
+    let listed: HashSet<String> = targets(section)
+        .into_iter()
+        .map(|t| t.split('#').next().unwrap_or("").to_owned())
+        .collect();
+    let missing: Vec<String> = documents()
+        .into_iter()
+        .filter(|d| d.starts_with("docs"))
+        .map(|d| d.display().to_string())
+        .filter(|d| !listed.contains(d))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in README's \"Where the rest lives\": {}",
+        missing.join(", ")
+    );
 }

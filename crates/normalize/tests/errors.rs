@@ -6,6 +6,10 @@ mod common;
 
 use common::{fixture, received_at};
 use normalize::{normalize, quarantine, NormalizeError, Provider, TimeSource, INVALID};
+use serde_json::Value;
+
+/// The providers whose envelope is a JSON array of events.
+const ARRAY_PROVIDERS: [Provider; 2] = [Provider::Flashy, Provider::Sendpulse];
 
 fn each_provider(body: &[u8]) -> Vec<(Provider, Result<usize, NormalizeError>)> {
     Provider::ALL
@@ -93,31 +97,41 @@ fn flashy_object_without_event_is_rejected() {
 }
 
 #[test]
-fn egoi_tolerates_a_bare_list_and_a_single_event() {
-    let list =
-        br#"[{"action": "email_open", "action_date": 1717000000, "contact": {"base": ["x1"]}}]"#;
-    let events = normalize(Provider::Egoi, list, received_at()).expect("bare list");
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].event_type, "email.opened");
+fn egoi_events_outside_their_envelope_are_refused() {
+    // E-goi always wraps its events in `{"events": [...]}`.
+    for body in [
+        &br#"[{"action": "email_open", "action_date": 1717000000, "contact": {"base": ["x1"]}}]"#[..],
+        br#"{"action": "email_send", "action_date": 1717000000}"#,
+        br#"[[{"action": "email_open"}]]"#,
+    ] {
+        let r = normalize(Provider::Egoi, body, received_at()).map(|e| e.len());
+        assert!(
+            is_shape(&r, Provider::Egoi),
+            "{:?}: {r:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
 
-    let single = br#"{"action": "email_send", "action_date": 1717000000}"#;
-    let events = normalize(Provider::Egoi, single, received_at()).expect("single event");
-    assert_eq!(events[0].event_type, "email.sent");
-
-    // A list of lists is not a list of events.
-    let nested = br#"[[{"action": "email_open"}]]"#;
-    let r = normalize(Provider::Egoi, nested, received_at()).map(|e| e.len());
-    assert!(
-        matches!(&r, Err(NormalizeError::NotAnEvent(m)) if m == "body[0] is an array, expected an event object"),
-        "{r:?}"
-    );
+#[test]
+fn single_event_providers_refuse_an_array_and_array_providers_an_object() {
+    let array = br#"[{"event": "open", "email": "a@b.c"}]"#;
+    for p in [Provider::Enkod, Provider::Supersend] {
+        let r = normalize(p, array, received_at()).map(|e| e.len());
+        assert!(is_shape(&r, p), "{p}: {r:?}");
+    }
+    let object = br#"{"event": "open", "email": "a@b.c"}"#;
+    for p in [Provider::Flashy, Provider::Sendpulse] {
+        let r = normalize(p, object, received_at()).map(|e| e.len());
+        assert!(is_shape(&r, p), "{p}: {r:?}");
+    }
 }
 
 #[test]
 fn array_element_not_an_object_names_its_index() {
     let body = br#"[{"event": "open", "email": "a@b.c"}, 7, {"event": "spam"}]"#;
-    for (p, r) in each_provider(body) {
-        match r {
+    for p in ARRAY_PROVIDERS {
+        match normalize(p, body, received_at()).map(|e| e.len()) {
             Err(NormalizeError::NotAnEvent(reason)) => {
                 assert!(reason.contains("[1]"), "{p}: {reason}");
                 assert!(reason.contains("a number"), "{p}: {reason}");
@@ -142,7 +156,12 @@ fn invalid_utf8_reports_the_offset() {
     }
     // A lone surrogate escape is valid JSON text but not a valid string:
     // that member cannot be read.
-    for (p, r) in each_provider(br#"[{"event":"open","email":"\ud800@x.y"}]"#) {
+    for p in ARRAY_PROVIDERS {
+        let r = normalize(
+            p,
+            br#"[{"event":"open","email":"\ud800@x.y"}]"#,
+            received_at(),
+        );
         assert!(
             matches!(&r, Err(NormalizeError::NotAnEvent(m)) if m.starts_with("body[0] cannot be read")),
             "{p}: {r:?}"
@@ -188,9 +207,70 @@ fn nesting_thousands_deep_is_an_error_not_a_crash() {
         received_at(),
     );
     assert!(
-        matches!(&r, Err(NormalizeError::NotAnEvent(m)) if m.contains("recursion limit")),
+        matches!(&r, Err(NormalizeError::NotAnEvent(m)) if m.starts_with("body[0] cannot be read: nested deeper than 128 levels at ")),
         "{r:?}"
     );
+}
+
+/// A fixture body that is one event object, with `"x"` added: `levels`
+/// deep from the body's top (the body is level 1), by arrays or objects.
+fn object_body(provider: &str, name: &str, levels: usize, arrays: bool) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(&fixture(provider, name)).unwrap();
+    let inner = levels - 1;
+    let (open, close) = if arrays {
+        ("[", "]")
+    } else {
+        (r#"{"a":"#, "}")
+    };
+    let nest = format!("{}1{}", open.repeat(inner), close.repeat(inner));
+    event["x"] = Value::String("NEST".into());
+    event.to_string().replace(r#""NEST""#, &nest).into_bytes()
+}
+
+/// GIVEN an object body nested 128 levels deep WHEN normalized THEN it is
+/// its event; 129 levels THEN it is refused with that reason (`400`, kept).
+#[test]
+fn an_object_body_128_levels_deep_is_read_and_129_refused() {
+    for (provider, p, name, event_type) in [
+        ("enkod", Provider::Enkod, "message_open", "email.opened"),
+        ("supersend", Provider::Supersend, "bounce", "email.bounced"),
+    ] {
+        for arrays in [true, false] {
+            let body = object_body(provider, name, 128, arrays);
+            let events = normalize(p, &body, received_at()).unwrap();
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].event_type, event_type);
+
+            let body = object_body(provider, name, 129, arrays);
+            match normalize(p, &body, received_at()) {
+                Err(NormalizeError::Unreadable(m)) => assert!(
+                    m.starts_with("nested deeper than 128 levels at line 1 column "),
+                    "{m}"
+                ),
+                other => panic!("{provider}: {other:?}"),
+            }
+        }
+    }
+}
+
+/// GIVEN an object body with a key twice, at its top or deeper WHEN
+/// normalized THEN it is refused naming the key (`400`, kept), never read
+/// as one of the two values.
+#[test]
+fn an_object_body_with_a_key_twice_is_refused_naming_the_key() {
+    let top = br#"{"event":"page_view","email":"a@example.com","event":"purchase"}"#;
+    let nested = br#"{"event":"open","email":"a@example.com","x":[{"id":1,"id":2}]}"#;
+    for p in [Provider::Enkod, Provider::Supersend] {
+        for (body, key) in [(&top[..], "event"), (&nested[..], "id")] {
+            let r = normalize(p, body, received_at());
+            let expected =
+                format!("body cannot be read: duplicate key \"{key}\" at line 1 column ");
+            assert!(
+                matches!(&r, Err(e @ NormalizeError::Unreadable(_)) if e.to_string().starts_with(&expected)),
+                "{p}: {r:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! GIVEN each event name a provider documents (tables copied from
-//! ../shared/providers.md) WHEN an event with that name is normalized THEN
+//! docs/providers.md) WHEN an event with that name is normalized THEN
 //! it gets the expected canonical type, and the name is kept as sent.
 
 mod common;
@@ -8,7 +8,7 @@ use common::received_at;
 use normalize::{normalize, Event, Provider, CANONICAL_TYPES, UNKNOWN};
 use serde_json::json;
 
-/// providers.md §1, the 13 events of F1.
+/// Flashy's webhook page: its 13 account webhooks.
 const FLASHY: &[(&str, &str)] = &[
     ("page_view", "commerce.page_viewed"),
     ("add_to_cart", "commerce.cart_added"),
@@ -25,7 +25,7 @@ const FLASHY: &[(&str, &str)] = &[
     ("incoming_sms", "sms.received"),
 ];
 
-/// providers.md §2, the 38 actions of E1.
+/// E-goi's Webhook Events API page: its 38 actions.
 const EGOI: &[(&str, &str)] = &[
     ("forget_subscription", "contact.forgotten"),
     ("change_consent", "contact.consent_changed"),
@@ -67,7 +67,7 @@ const EGOI: &[(&str, &str)] = &[
     ("product_view", "commerce.product_viewed"),
 ];
 
-/// providers.md §3, K1 and K2; the complaint is spelled with a Cyrillic с.
+/// enKod's webhook page; the complaint is spelled with a Cyrillic с.
 const ENKOD: &[(&str, &str)] = &[
     ("message sent", "email.sent"),
     ("delivery bounce", "email.bounced"),
@@ -84,8 +84,8 @@ const ENKOD: &[(&str, &str)] = &[
     ("contact adding", "contact.created"),
 ];
 
-/// providers.md §4, S1 and S3 (the sent event's exact string is unknown;
-/// both spellings seen in the docs are mapped).
+/// SuperSend's webhook docs and help articles (the sent event's exact string
+/// is unknown; both spellings seen in the docs are mapped).
 const SUPERSEND: &[(&str, &str)] = &[
     ("open", "email.opened"),
     ("click", "email.clicked"),
@@ -100,8 +100,8 @@ const SUPERSEND: &[(&str, &str)] = &[
     ("email_sent", "email.sent"),
 ];
 
-/// providers.md §5b (e-mail service) and §5c (SMTP, names from third-party
-/// clients).
+/// SendPulse's e-mail service and SMTP webhook pages (SMTP names from
+/// third-party clients).
 const SENDPULSE: &[(&str, &str)] = &[
     ("spam", "email.complained"),
     ("open", "email.opened"),
@@ -123,14 +123,9 @@ const SENDPULSE: &[(&str, &str)] = &[
 
 /// A minimal body of `provider` carrying one event named `name`.
 fn body(provider: Provider, name: &str) -> Vec<u8> {
-    let value = match provider {
-        Provider::Flashy => json!([{"event": name, "account_id": 1, "created_at": 1717000000}]),
-        Provider::Egoi => json!({"events": [{"action": name, "action_date": 1717000000}]}),
-        Provider::Enkod => json!({"event": name, "to": "a@example.com"}),
-        Provider::Supersend => json!({"type": name, "contact": {"id": "c1"}}),
-        Provider::Sendpulse => json!([{"event": name, "timestamp": "1717000000"}]),
-    };
-    serde_json::to_vec(&value).expect("serializable")
+    provider
+        .example_body(&[provider.example_member(name)])
+        .into_bytes()
 }
 
 fn only_event(provider: Provider, body: &[u8]) -> Event {
@@ -229,7 +224,7 @@ fn enkod_complaint_maps_with_either_first_letter() {
     ] {
         let event = only_event(Provider::Enkod, &body(Provider::Enkod, name));
         assert_eq!(event.event_type, "email.complained", "{name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
     // K2's label for the read event, in case it is sent as written.
@@ -257,7 +252,7 @@ fn names_are_matched_after_trim_case_and_separator_folding() {
     for (provider, name, expected) in cases {
         let event = only_event(provider, &body(provider, name));
         assert_eq!(event.event_type, expected, "{provider} {name:?}");
-        // Matched after trimming; stored exactly as sent (DESIGN.md).
+        // Matched after trimming; stored exactly as sent (docs/design.md).
         assert_eq!(event.provider_event.as_deref(), Some(name));
     }
 }
@@ -305,7 +300,7 @@ fn mapping_md_agrees_with_the_code() {
         "docs/mapping.md is the Event mapping"
     );
     let mut provider = None;
-    let mut rows = 0;
+    let mut rows = std::collections::HashMap::new();
     for line in text.lines() {
         if let Some(heading) = line.strip_prefix("## ") {
             provider = heading
@@ -330,13 +325,483 @@ fn mapping_md_agrees_with_the_code() {
             event_type.as_str(),
             "docs/mapping.md: {p} {name}"
         );
-        rows += 1;
+        *rows.entry(p).or_insert(0) += 1;
     }
-    assert!(rows >= 13 + 38 + 13 + 10 + 10, "only {rows} rows read");
+    for p in Provider::ALL {
+        assert!(
+            rows.contains_key(&p),
+            "docs/mapping.md: no table of {p}'s events (a `## {p} ...` heading, then a row per event)"
+        );
+    }
 }
 
 /// The text of a table cell that starts with a `code` span.
 fn code(cell: &str) -> Option<String> {
     let inner = cell.strip_prefix('`')?.split('`').next()?;
     Some(inner.to_owned())
+}
+
+// ------------------------------------------- "Where the fields come from"
+
+/// The sources docs/mapping.md's field table names in each cell (its code
+/// spans; `email` / `phone` split in two), by provider and canonical field.
+/// The check below fails when the document and this list differ, so a
+/// change to the table must come with cases that show it.
+const FIELD_SOURCES: &[(Provider, &str, &[&str])] = &[
+    (Provider::Flashy, "contact_id", &["contact_id"]),
+    (Provider::Flashy, "campaign_id", &["campaign_id"]),
+    (Provider::Flashy, "message_id", &[]),
+    (Provider::Flashy, "automation_id", &["automation_id"]),
+    (Provider::Flashy, "list_id", &["feed_id"]),
+    (Provider::Flashy, "account_id", &["account_id"]),
+    (Provider::Flashy, "email", &["email"]),
+    (Provider::Flashy, "phone", &["from", "incoming_sms"]),
+    (
+        Provider::Egoi,
+        "contact_id",
+        &["contact.base[0]", "fields[].uid"],
+    ),
+    (Provider::Egoi, "campaign_id", &["action_data.messageHash"]),
+    (Provider::Egoi, "message_id", &[]),
+    (Provider::Egoi, "automation_id", &[]),
+    (Provider::Egoi, "list_id", &["list_id"]),
+    (Provider::Egoi, "account_id", &[]),
+    (Provider::Egoi, "email", &["contact.fields[].email"]),
+    (Provider::Egoi, "phone", &[".cellphone"]),
+    (Provider::Enkod, "contact_id", &[]),
+    (Provider::Enkod, "campaign_id", &["message_id"]),
+    (Provider::Enkod, "message_id", &["message_uid"]),
+    (Provider::Enkod, "automation_id", &[]),
+    (Provider::Enkod, "list_id", &["group_id"]),
+    (Provider::Enkod, "account_id", &[]),
+    (Provider::Enkod, "email", &["to", "email"]),
+    (Provider::Enkod, "phone", &["phone"]),
+    (
+        Provider::Supersend,
+        "contact_id",
+        &["ContactId", "contact.id"],
+    ),
+    (
+        Provider::Supersend,
+        "campaign_id",
+        &["CampaignId", "contact.CampaignId"],
+    ),
+    (Provider::Supersend, "message_id", &[]),
+    (Provider::Supersend, "automation_id", &[]),
+    (Provider::Supersend, "list_id", &[]),
+    (
+        Provider::Supersend,
+        "account_id",
+        &["contact.OrgId", "TeamId"],
+    ),
+    (Provider::Supersend, "email", &["contact.email"]),
+    (Provider::Supersend, "phone", &["contact.phone"]),
+    (Provider::Sendpulse, "contact_id", &[]),
+    (Provider::Sendpulse, "campaign_id", &["task_id"]),
+    (Provider::Sendpulse, "message_id", &["message_id"]),
+    (Provider::Sendpulse, "automation_id", &["automation_id"]),
+    (Provider::Sendpulse, "list_id", &["book_id"]),
+    (Provider::Sendpulse, "account_id", &[]),
+    (Provider::Sendpulse, "email", &["email", "recipient"]),
+    (Provider::Sendpulse, "phone", &["phone"]),
+];
+
+/// An event of `provider` with `fields` added to a minimal event object, in
+/// the provider's envelope.
+fn event_with(provider: Provider, fields: serde_json::Value) -> Vec<u8> {
+    let mut event = match provider {
+        Provider::Flashy => json!({"event": "email_automation_opened", "timestamp": 1717000000}),
+        Provider::Egoi => json!({"action": "email_open", "action_date": 1717000000}),
+        Provider::Enkod => json!({"event": "message open"}),
+        Provider::Supersend => json!({"type": "open"}),
+        Provider::Sendpulse => json!({"event": "open", "timestamp": "1717000000"}),
+    };
+    for (key, value) in fields.as_object().expect("an object") {
+        event[key] = value.clone();
+    }
+    let body = match provider {
+        Provider::Flashy | Provider::Sendpulse => json!([event]),
+        Provider::Egoi => json!({ "events": [event] }),
+        Provider::Enkod | Provider::Supersend => event,
+    };
+    serde_json::to_vec(&body).expect("serializable")
+}
+
+/// For each documented source, an event carrying a value there and the
+/// canonical field that must hold it; where a cell names several sources
+/// ("else", "or"), both present: the first named wins.
+fn field_cases() -> Vec<(Provider, &'static str, Vec<u8>, &'static str)> {
+    use Provider::*;
+    let e = event_with;
+    vec![
+        (
+            Flashy,
+            "contact_id",
+            e(Flashy, json!({"contact_id": "c-1"})),
+            "c-1",
+        ),
+        (
+            Flashy,
+            "campaign_id",
+            e(Flashy, json!({"campaign_id": 77})),
+            "77",
+        ),
+        (
+            Flashy,
+            "automation_id",
+            e(Flashy, json!({"automation_id": "a-1"})),
+            "a-1",
+        ),
+        (
+            Flashy,
+            "list_id",
+            e(Flashy, json!({"feed_id": "f-1"})),
+            "f-1",
+        ),
+        (
+            Flashy,
+            "account_id",
+            e(Flashy, json!({"account_id": 5})),
+            "5",
+        ),
+        (
+            Flashy,
+            "email",
+            br#"{"event": "contact_updated", "body": {"email": " Legacy@Example.com"}}"#.to_vec(),
+            "legacy@example.com",
+        ),
+        (
+            Flashy,
+            "phone",
+            e(
+                Flashy,
+                json!({"event": "incoming_sms", "from": "+15550100"}),
+            ),
+            "+15550100",
+        ),
+        (
+            Egoi,
+            "contact_id",
+            e(Egoi, json!({"contact": {"base": ["b-1"]}})),
+            "b-1",
+        ),
+        (
+            Egoi,
+            "contact_id",
+            e(Egoi, json!({"contact": {"fields": [{"uid": "u-1"}]}})),
+            "u-1",
+        ),
+        (
+            Egoi,
+            "contact_id",
+            e(
+                Egoi,
+                json!({"contact": {"base": ["b-1"], "fields": [{"uid": "u-1"}]}}),
+            ),
+            "b-1",
+        ),
+        (
+            Egoi,
+            "campaign_id",
+            e(Egoi, json!({"action_data": {"messageHash": "h-1"}})),
+            "h-1",
+        ),
+        (Egoi, "list_id", e(Egoi, json!({"list_id": 3})), "3"),
+        (
+            Egoi,
+            "email",
+            e(
+                Egoi,
+                json!({"contact": {"fields": [{"email": "E@X.example"}]}}),
+            ),
+            "e@x.example",
+        ),
+        (
+            Egoi,
+            "phone",
+            e(
+                Egoi,
+                json!({"contact": {"fields": [{"cellphone": "351-910000000"}]}}),
+            ),
+            "351-910000000",
+        ),
+        (
+            Enkod,
+            "campaign_id",
+            e(Enkod, json!({"message_id": "m-1"})),
+            "m-1",
+        ),
+        (
+            Enkod,
+            "message_id",
+            e(Enkod, json!({"message_uid": "u-1"})),
+            "u-1",
+        ),
+        (Enkod, "list_id", e(Enkod, json!({"group_id": 9})), "9"),
+        (
+            Enkod,
+            "email",
+            e(Enkod, json!({"to": "To@X.example"})),
+            "to@x.example",
+        ),
+        (
+            Enkod,
+            "email",
+            e(Enkod, json!({"email": "Em@X.example"})),
+            "em@x.example",
+        ),
+        (
+            Enkod,
+            "email",
+            e(
+                Enkod,
+                json!({"to": "to@x.example", "email": "em@x.example"}),
+            ),
+            "to@x.example",
+        ),
+        (
+            Enkod,
+            "phone",
+            e(Enkod, json!({"phone": "+70000000001"})),
+            "+70000000001",
+        ),
+        // "WhatsApp customer number": the sender of a received message,
+        // the addressee of a template.
+        (
+            Enkod,
+            "phone",
+            e(
+                Enkod,
+                json!({"event": "whatsapp inbox message received", "from_number": "+70000000002"}),
+            ),
+            "+70000000002",
+        ),
+        (
+            Enkod,
+            "phone",
+            e(
+                Enkod,
+                json!({"event": "whatsapp template sent", "to_number": "+70000000003"}),
+            ),
+            "+70000000003",
+        ),
+        (
+            Supersend,
+            "contact_id",
+            e(Supersend, json!({"ContactId": "c-1"})),
+            "c-1",
+        ),
+        (
+            Supersend,
+            "contact_id",
+            e(Supersend, json!({"contact": {"id": "c-2"}})),
+            "c-2",
+        ),
+        (
+            Supersend,
+            "contact_id",
+            e(
+                Supersend,
+                json!({"ContactId": "c-1", "contact": {"id": "c-2"}}),
+            ),
+            "c-1",
+        ),
+        (
+            Supersend,
+            "campaign_id",
+            e(Supersend, json!({"CampaignId": "k-1"})),
+            "k-1",
+        ),
+        (
+            Supersend,
+            "campaign_id",
+            e(Supersend, json!({"contact": {"CampaignId": "k-2"}})),
+            "k-2",
+        ),
+        (
+            Supersend,
+            "campaign_id",
+            e(
+                Supersend,
+                json!({"CampaignId": "k-1", "contact": {"CampaignId": "k-2"}}),
+            ),
+            "k-1",
+        ),
+        (
+            Supersend,
+            "account_id",
+            e(Supersend, json!({"contact": {"OrgId": "o-1"}})),
+            "o-1",
+        ),
+        (
+            Supersend,
+            "account_id",
+            e(Supersend, json!({"contact": {"TeamId": "t-1"}})),
+            "t-1",
+        ),
+        (
+            Supersend,
+            "account_id",
+            e(
+                Supersend,
+                json!({"contact": {"OrgId": "o-1", "TeamId": "t-1"}}),
+            ),
+            "o-1",
+        ),
+        (
+            Supersend,
+            "email",
+            e(Supersend, json!({"contact": {"email": "S@X.example"}})),
+            "s@x.example",
+        ),
+        (
+            Supersend,
+            "phone",
+            e(Supersend, json!({"contact": {"phone": "+15550101"}})),
+            "+15550101",
+        ),
+        (
+            Sendpulse,
+            "campaign_id",
+            e(Sendpulse, json!({"task_id": 12})),
+            "12",
+        ),
+        (
+            Sendpulse,
+            "message_id",
+            e(Sendpulse, json!({"message_id": "sm-1"})),
+            "sm-1",
+        ),
+        (
+            Sendpulse,
+            "automation_id",
+            e(Sendpulse, json!({"automation_id": "au-1"})),
+            "au-1",
+        ),
+        (
+            Sendpulse,
+            "list_id",
+            e(Sendpulse, json!({"book_id": 4})),
+            "4",
+        ),
+        (
+            Sendpulse,
+            "email",
+            e(Sendpulse, json!({"email": "P@X.example"})),
+            "p@x.example",
+        ),
+        (
+            Sendpulse,
+            "email",
+            e(Sendpulse, json!({"recipient": "R@X.example"})),
+            "r@x.example",
+        ),
+        (
+            Sendpulse,
+            "email",
+            e(
+                Sendpulse,
+                json!({"email": "p@x.example", "recipient": "r@x.example"}),
+            ),
+            "p@x.example",
+        ),
+        (
+            Sendpulse,
+            "phone",
+            e(Sendpulse, json!({"phone": "+15550102"})),
+            "+15550102",
+        ),
+    ]
+}
+
+fn field(event: &Event, name: &str) -> Option<String> {
+    let value = match name {
+        "contact_id" => &event.contact_id,
+        "campaign_id" => &event.campaign_id,
+        "message_id" => &event.message_id,
+        "automation_id" => &event.automation_id,
+        "list_id" => &event.list_id,
+        "account_id" => &event.account_id,
+        "email" => &event.email,
+        "phone" => &event.phone,
+        other => panic!("no canonical field {other}"),
+    };
+    value.clone()
+}
+
+/// The code spans of a table cell.
+fn spans(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// docs/mapping.md's field table, cell by cell: (provider, field, the
+/// sources the cell names).
+fn documented_field_sources() -> Vec<(Provider, String, Vec<String>)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/mapping.md");
+    let text = std::fs::read_to_string(path).expect("docs/mapping.md");
+    let section = text
+        .split("\n## Where the fields come from")
+        .nth(1)
+        .expect("docs/mapping.md has \"Where the fields come from\"");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let mut rows = section.lines().filter(|l| l.starts_with('|'));
+    let header: Vec<&str> = rows
+        .next()
+        .expect("a table")
+        .split('|')
+        .map(str::trim)
+        .collect();
+    let mut columns = Vec::new();
+    for cell in &header[2..header.len() - 1] {
+        columns.extend(cell.split(" / ").flat_map(spans));
+    }
+    let mut cells = Vec::new();
+    for row in rows.filter(|r| !r.starts_with("|---")) {
+        let row: Vec<&str> = row.split('|').map(str::trim).collect();
+        let name = row[1].to_lowercase().replace('-', "");
+        let provider: Provider = name.parse().unwrap_or_else(|_| panic!("provider {name}"));
+        let mut values: Vec<Vec<String>> = row[2..row.len() - 2].iter().map(|c| spans(c)).collect();
+        let (email, phone) = row[row.len() - 2]
+            .split_once(" / ")
+            .expect("`email` / `phone` cells hold both, split by \" / \"");
+        values.extend([spans(email), spans(phone)]);
+        assert_eq!(values.len(), columns.len(), "{provider}'s row");
+        for (column, sources) in columns.iter().zip(values) {
+            cells.push((provider, column.clone(), sources));
+        }
+    }
+    cells
+}
+
+#[test]
+fn mapping_md_field_table_names_the_sources_the_cases_show() {
+    let documented = documented_field_sources();
+    let listed: Vec<(Provider, String, Vec<String>)> = FIELD_SOURCES
+        .iter()
+        .map(|(p, f, s)| (*p, f.to_string(), s.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    assert_eq!(documented, listed, "docs/mapping.md's field table");
+    // Every cell that names a source has a case showing it.
+    let cases = field_cases();
+    for (provider, name, sources) in FIELD_SOURCES {
+        let shown = cases.iter().any(|(p, f, _, _)| p == provider && f == name);
+        assert_eq!(shown, !sources.is_empty(), "{provider} {name}");
+    }
+}
+
+#[test]
+fn mapping_md_field_sources_fill_the_canonical_fields() {
+    for (provider, name, body, expected) in field_cases() {
+        let event = only_event(provider, &body);
+        assert_eq!(
+            field(&event, name).as_deref(),
+            Some(expected),
+            "{provider} {name} from {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
 }

@@ -5,11 +5,12 @@
 
 mod common;
 
-use common::received_at;
+use common::{fixture, received_at};
 use normalize::{
     bounded_key, members, normalize, quarantine, quarantine_part, Member, NormalizeError, Provider,
     MAX_PARTITION_KEY_BYTES,
 };
+use serde_json::Value;
 
 fn sendpulse_open(i: usize) -> String {
     format!(r#"{{"event":"open","timestamp":1732528800,"email":"r{i}@example.com"}}"#)
@@ -174,4 +175,91 @@ fn a_part_too_large_for_any_item_is_not_copied_into_attributes() {
         .as_str()
         .unwrap()
         .starts_with("(not copied"));
+}
+
+/// A fixture body whose first member gets `"x"`, nested so that the
+/// deepest level is `levels` from the body's top (the body is level 1).
+fn with_nested_member(provider: &str, name: &str, levels: usize) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(&fixture(provider, name)).unwrap();
+    let (first, around) = match body.get_mut("events") {
+        Some(events) => (&mut events[0], 2),
+        None => (&mut body[0], 1),
+    };
+    // The member itself is one level.
+    let inner = levels - around - 1;
+    first["x"] = Value::String("NEST".into());
+    let nest = format!("{}1{}", "[".repeat(inner), "]".repeat(inner));
+    body.to_string().replace(r#""NEST""#, &nest).into_bytes()
+}
+
+/// GIVEN a member nested 128 levels deep from the body's top WHEN the body
+/// is read THEN it is an event; 129 levels THEN it alone is quarantined
+/// with that reason, and the other members are still events.
+#[test]
+fn a_member_128_levels_deep_is_read_and_129_quarantined() {
+    for (provider, p, name, path) in [
+        ("flashy", Provider::Flashy, "batch_three_events", "body"),
+        ("sendpulse", Provider::Sendpulse, "mixed_batch", "body"),
+        ("egoi", Provider::Egoi, "batch_several_actions", "events"),
+    ] {
+        let body = with_nested_member(provider, name, 128);
+        let read = members(p, &body, received_at(), 100).unwrap();
+        assert!(read.len() > 1, "{provider}");
+        assert!(
+            read.iter().all(|m| matches!(m, Member::Event { .. })),
+            "{provider}: {read:?}"
+        );
+
+        let body = with_nested_member(provider, name, 129);
+        let read = members(p, &body, received_at(), 100).unwrap();
+        match &read[0] {
+            Member::Invalid { reason, .. } => {
+                let expected = format!(
+                    "{path}[0] cannot be read: nested deeper than 128 levels at line 1 column "
+                );
+                assert!(
+                    reason.to_string().starts_with(&expected),
+                    "{provider}: {reason}"
+                );
+            }
+            other => panic!("{provider}: {other:?}"),
+        }
+        assert!(
+            read[1..].iter().all(|m| matches!(m, Member::Event { .. })),
+            "{provider}"
+        );
+    }
+}
+
+/// GIVEN a member with a key twice (at its top, or in a nested object)
+/// WHEN the body is read THEN that member alone is quarantined, the key
+/// named, and neither value is taken for the event.
+#[test]
+fn a_member_with_a_key_twice_is_quarantined_naming_the_key() {
+    let twice = r#"{"event":"page_view","email":"a@example.com","timestamp":1736846100,"event":"purchase"}"#;
+    let deep =
+        r#"{"event":"purchase","email":"a@example.com","context":{"items":[{"id":1,"id":2}]}}"#;
+    let body = format!("[{},{twice},{deep}]", sendpulse_open(0));
+    let read = members(Provider::Flashy, body.as_bytes(), received_at(), 100).unwrap();
+    assert_eq!(read.len(), 3);
+    assert!(matches!(&read[0], Member::Event { .. }));
+    for (member, i, key, raw) in [(&read[1], 1, "event", twice), (&read[2], 2, "id", deep)] {
+        match member {
+            Member::Invalid { raw: kept, reason } => {
+                assert_eq!(*kept, raw);
+                let expected =
+                    format!("body[{i}] cannot be read: duplicate key \"{key}\" at line 1 column ");
+                assert!(reason.to_string().starts_with(&expected), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    let egoi = r#"{"events":[{"action":"email_open","action_date":1717000000},{"action":"email_open","action":"email_click"}]}"#;
+    let read = members(Provider::Egoi, egoi.as_bytes(), received_at(), 100).unwrap();
+    assert!(matches!(&read[0], Member::Event { .. }));
+    assert!(
+        matches!(&read[1], Member::Invalid { reason, .. } if reason.to_string().starts_with("events[1] cannot be read: duplicate key \"action\"")),
+        "{read:?}"
+    );
 }

@@ -33,7 +33,7 @@ fn fixtures() {
     });
 }
 
-/// Rules of the canonical event (DESIGN.md) checked on every fixture, so a
+/// Rules of the canonical event (docs/design.md) checked on every fixture, so a
 /// snapshot accepted by mistake still cannot break them.
 #[test]
 fn fixture_events_keep_the_contract() {

@@ -3,9 +3,11 @@
 
 use super::{newest_first, out, print_json};
 use crate::args::Output;
-use crate::db::{item_json, s, Ctx, Item, Query};
+use crate::db::{event_json, Ctx};
 use crate::error::Fail;
 use crate::render::{count, Table};
+use events_table::read::Query;
+use events_table::StoredEvent;
 use normalize::{keys, Provider};
 use std::collections::HashSet;
 
@@ -24,12 +26,12 @@ pub struct Args {
 
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let keys = contact_keys(&args.contact)?;
-    let mut events: Vec<Item> = Vec::new();
+    let mut events: Vec<StoredEvent> = Vec::new();
     let mut ids = HashSet::new();
     for key in &keys {
-        for item in ctx.query(&Query::contact(key)).await? {
-            if ids.insert(s(&item, "event_id").unwrap_or_default().to_owned()) {
-                events.push(item);
+        for event in ctx.query(&Query::contact(key)).await? {
+            if ids.insert(event.event_id.clone()) {
+                events.push(event);
             }
         }
     }
@@ -40,7 +42,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     }
 
     if args.output.json {
-        let items: Vec<_> = events.iter().map(item_json).collect();
+        let items: Vec<_> = events.iter().map(event_json).collect();
         return print_json(&items);
     }
     if events.is_empty() {
@@ -56,22 +58,22 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
         .left("CAMPAIGN")
         .max(24)
         .left("EVENT_ID");
-    for item in &events {
-        let get = |name| s(item, name).unwrap_or_default().to_owned();
+    for event in &events {
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
         table.row([
-            get("occurred_at"),
-            get("provider"),
-            get("event_type"),
-            get("provider_event"),
-            get("channel"),
-            s(item, "campaign_id")
-                .or(s(item, "automation_id"))
-                .unwrap_or_default()
-                .to_owned(),
-            get("event_id"),
+            text(&event.occurred_at),
+            text(&event.provider),
+            text(&event.event_type),
+            text(&event.provider_event),
+            text(&event.channel),
+            text(&event.campaign_id.clone().or(event.automation_id.clone())),
+            event.event_id.clone(),
         ]);
     }
-    let providers: HashSet<&str> = events.iter().filter_map(|e| s(e, "provider")).collect();
+    let providers: HashSet<&str> = events
+        .iter()
+        .filter_map(|e| e.provider.as_deref())
+        .collect();
     out(&format!(
         "{}: {} from {}, oldest first\n\n{}",
         keys.join(" or "),

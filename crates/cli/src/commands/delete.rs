@@ -6,8 +6,11 @@ use crate::args::Output;
 use crate::db::Ctx;
 use crate::error::Fail;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use events_table::attr::EVENT_ID;
+use events_table::intake::{BodyItems, Expiry, Intake};
+use events_table::read::CallError;
 use events_table::store::MAX_EVENTS;
-use normalize::{Member, Provider, Timestamp};
+use normalize::{Provider, Timestamp};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -29,22 +32,19 @@ pub struct Args {
     pub output: Output,
 }
 
-/// The ids of the items `body` makes, in body order, without repeats: each
-/// event's id, or the id of the `invalid` item that keeps a member (or the
-/// whole body) that is not one. None depends on the receive time.
+/// The ids of the items `body` makes, in body order, without repeats: the
+/// functions' own path from a body to its items (events-table's intake),
+/// so each event's id, or the id of the `invalid` item that keeps a member
+/// (or the whole body) that is not one. None depends on the receive time.
 pub fn item_ids(provider: Provider, body: &[u8]) -> Vec<String> {
-    let now = Timestamp::now();
-    let ids: Vec<String> = match normalize::members(provider, body, now, MAX_EVENTS) {
-        Ok(members) => members
-            .into_iter()
-            .map(|member| match member {
-                Member::Event { event, .. } => event.event_id,
-                Member::Invalid { raw, .. } => {
-                    normalize::quarantine(provider, raw.as_bytes(), "", now).event_id
-                }
-            })
-            .collect(),
-        Err(_) => vec![normalize::quarantine(provider, body, "", now).event_id],
+    let intake = Intake {
+        provider,
+        received_at: Timestamp::now(),
+        expiry: Expiry::Never,
+    };
+    let ids: Vec<String> = match intake.body(body, MAX_EVENTS) {
+        BodyItems::Members(members) => members.into_iter().map(|(entry, _)| entry.id).collect(),
+        BodyItems::Refused { entry, .. } => vec![entry.id],
     };
     let mut seen = std::collections::HashSet::new();
     ids.into_iter()
@@ -59,14 +59,14 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     if !args.dry_run {
         for id in &ids {
             let old = ctx
-                .client
+                .client()
                 .delete_item()
-                .table_name(&ctx.table)
-                .key("event_id", AttributeValue::S(id.clone()))
+                .table_name(ctx.table())
+                .key(EVENT_ID, AttributeValue::S(id.clone()))
                 .return_values(ReturnValue::AllOld)
                 .send()
                 .await
-                .map_err(|e| ctx.fail("DeleteItem", e))?;
+                .map_err(|e| ctx.fail(CallError::from_sdk("deleting an item failed", e)))?;
             if old.attributes.is_some() {
                 deleted.push(id.clone());
             }

@@ -9,9 +9,9 @@ pub mod show;
 pub mod stats;
 pub mod tail;
 
-use crate::db::{s, Item};
 use crate::error::Fail;
 use crate::render::Table;
+use events_table::StoredEvent;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
@@ -34,24 +34,9 @@ pub fn out(text: &str) -> Result<(), Fail> {
     }
 }
 
-/// Who an event is about, as briefly as the item allows.
-pub fn who(item: &Item) -> String {
-    if let Some(email) = s(item, "email") {
-        return email.to_owned();
-    }
-    if let Some(phone) = s(item, "phone") {
-        return phone.to_owned();
-    }
-    s(item, "contact_id")
-        .map(|id| format!("id {id}"))
-        .unwrap_or_default()
-}
-
 /// Newest first by occurred_at (then id, so the order is stable).
-pub fn newest_first(items: &mut [Item]) {
-    items.sort_by(|a, b| {
-        (s(b, "occurred_at"), s(b, "event_id")).cmp(&(s(a, "occurred_at"), s(a, "event_id")))
-    });
+pub fn newest_first(events: &mut [StoredEvent]) {
+    events.sort_by(|a, b| (&b.occurred_at, &b.event_id).cmp(&(&a.occurred_at, &a.event_id)));
 }
 
 /// The columns of an event listing. `fixed` widths make rows printed at
@@ -77,14 +62,14 @@ pub fn event_table(fixed: bool) -> Table {
     table.left("EVENT_ID")
 }
 
-pub fn event_row(table: &mut Table, item: &Item) {
+pub fn event_row(table: &mut Table, event: &StoredEvent) {
     table.row([
-        s(item, "occurred_at").unwrap_or_default().to_owned(),
-        s(item, "provider").unwrap_or_default().to_owned(),
-        s(item, "event_type").unwrap_or_default().to_owned(),
-        s(item, "provider_event").unwrap_or_default().to_owned(),
-        who(item),
-        s(item, "event_id").unwrap_or_default().to_owned(),
+        event.occurred_at.clone().unwrap_or_default(),
+        event.provider.clone().unwrap_or_default(),
+        event.event_type.clone().unwrap_or_default(),
+        event.provider_event.clone().unwrap_or_default(),
+        event.who().unwrap_or_default(),
+        event.event_id.clone(),
     ]);
 }
 

@@ -1,9 +1,9 @@
 //! `webhooks quarantine`: what the normalizer could not understand
-//! (`invalid`: the body is kept with the reason) or could not map
+//! (`invalid`: the body is quarantined with the reason) or could not map
 //! (`unknown`: stored, waiting for a mapping), grouped so the common
 //! causes stand out.
 //!
-//! An invalid item kept only in part (a body too large even for a
+//! An invalid item quarantined only in part (a body too large even for a
 //! quarantine item: `attributes.truncated`, with the whole body's size and
 //! SHA-256, `raw` its first part) is marked truncated wherever it shows.
 //!
@@ -14,10 +14,14 @@
 use super::{out, print_json, Progress};
 use crate::args::{OnlyDay, OnlyProvider, Output};
 use crate::dates::day_string;
-use crate::db::{attr, names, s, truncated, Ctx, Item, Query, Scan};
+use crate::db::{describe_truncated, typed, Ctx};
 use crate::error::Fail;
 use crate::render::{thousands, Table};
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr;
+use events_table::read::{Projection, Query, Scan};
+use events_table::stored::Truncated;
+use events_table::StoredEvent;
 use futures_util::future::try_join_all;
 use normalize::{INVALID, UNKNOWN};
 use serde::Serialize;
@@ -27,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 struct Report {
     day: Option<String>,
     invalid: u64,
-    /// Of the invalid items, those kept only in part.
+    /// Of the invalid items, those quarantined only in part.
     truncated: u64,
     unknown: u64,
     groups: Vec<Group>,
@@ -43,7 +47,7 @@ struct Group {
     /// The reason (invalid) or the provider's event name (unknown).
     detail: String,
     count: u64,
-    /// Of them, kept only in part.
+    /// Of them, quarantined only in part.
     #[serde(skip_serializing_if = "is_zero")]
     truncated: u64,
     last_seen: String,
@@ -64,7 +68,7 @@ struct Entry {
     provider_event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    /// Kept only in part: `raw` is the first part of the body.
+    /// Quarantined only in part: `raw` is the first part of the body.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     truncated: bool,
     /// The whole body's size and SHA-256 (hex), when truncated.
@@ -105,103 +109,101 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     }
 }
 
-async fn for_day(ctx: &Ctx, args: &Args, day: &str) -> Result<Vec<Item>, Fail> {
+async fn for_day(ctx: &Ctx, args: &Args, day: &str) -> Result<Vec<StoredEvent>, Fail> {
     let queries = args.only.providers().into_iter().map(|provider| {
         let q = Query::day(&normalize::keys::day_key(provider, day)).types(&[INVALID, UNKNOWN]);
         async move { ctx.query(&q).await }
     });
-    let mut items: Vec<Item> = try_join_all(queries).await?.into_iter().flatten().collect();
+    let mut events: Vec<StoredEvent> = try_join_all(queries).await?.into_iter().flatten().collect();
     // The reasons live in `attributes`, which the index does not carry.
-    let invalid: Vec<String> = items
+    let invalid: Vec<String> = events
         .iter()
-        .filter(|i| s(i, "event_type") == Some(INVALID))
-        .filter_map(|i| s(i, "event_id").map(str::to_owned))
+        .filter(|e| e.event_type.as_deref() == Some(INVALID))
+        .map(|e| e.event_id.clone())
         .collect();
     if !invalid.is_empty() {
-        let found = ctx
-            .get_many(
-                &invalid,
-                Some("#id, #at"),
-                &names(&[("#id", "event_id"), ("#at", "attributes")]),
-            )
-            .await?;
-        for item in &mut items {
-            let full = s(item, "event_id").and_then(|id| found.get(id));
-            if let Some(attributes) = full.and_then(|f| f.get("attributes")) {
-                item.insert("attributes".to_owned(), attributes.clone());
+        let projection = Projection::of(&[attr::EVENT_ID, attr::ATTRIBUTES]);
+        let found = ctx.get_many(&invalid, Some(&projection)).await?;
+        for event in &mut events {
+            if let Some(full) = found.get(&event.event_id) {
+                event.attributes = typed(full)?.attributes;
             }
         }
     }
-    Ok(items)
+    Ok(events)
 }
 
-async fn scan(ctx: &Ctx, args: &Args) -> Result<Vec<Item>, Fail> {
+async fn scan(ctx: &Ctx, args: &Args) -> Result<Vec<StoredEvent>, Fail> {
     let mut spec = Scan {
         filter: Some("#et IN (:invalid, :unknown)".to_owned()),
-        projection: Some("#id, #p, #et, #pe, #oa, #at".to_owned()),
-        names: names(&[
-            ("#id", "event_id"),
-            ("#p", "provider"),
-            ("#et", "event_type"),
-            ("#pe", "provider_event"),
-            ("#oa", "occurred_at"),
-            ("#at", "attributes"),
-        ]),
+        names: HashMap::from([("#et".to_owned(), attr::EVENT_TYPE.to_owned())]),
         values: HashMap::from([
             (":invalid".to_owned(), AttributeValue::S(INVALID.to_owned())),
             (":unknown".to_owned(), AttributeValue::S(UNKNOWN.to_owned())),
         ]),
-    };
+        ..Scan::default()
+    }
+    .project(&[
+        attr::EVENT_ID,
+        attr::PROVIDER,
+        attr::EVENT_TYPE,
+        attr::PROVIDER_EVENT,
+        attr::OCCURRED_AT,
+        attr::ATTRIBUTES,
+    ]);
     if let Some(provider) = args.only.provider {
-        spec.filter = Some(format!("{} AND #p = :p", spec.filter.unwrap_or_default()));
+        spec.and("#p = :p");
+        spec.names
+            .insert("#p".to_owned(), attr::PROVIDER.to_owned());
         spec.values
             .insert(":p".to_owned(), AttributeValue::S(provider.to_string()));
     }
     let mut progress = Progress::new();
-    let mut items = Vec::new();
+    let mut events = Vec::new();
     let mut scanned = 0u64;
     let mut start = None;
     loop {
         let page = ctx.scan_page(&spec, start).await?;
         scanned += page.scanned;
-        items.extend(page.items);
+        for item in &page.items {
+            events.push(typed(item)?);
+        }
         progress.show(&format!(
             "quarantine: scanned {} items, {} in quarantine",
             thousands(scanned),
-            thousands(items.len() as u64)
+            thousands(events.len() as u64)
         ));
         match page.next {
             Some(next) => start = Some(next),
             None => break,
         }
     }
-    Ok(items)
+    Ok(events)
 }
 
-fn report(day: Option<String>, items: &[Item]) -> Report {
-    let get = |item: &Item, name| s(item, name).unwrap_or_default().to_owned();
+fn report(day: Option<String>, items: &[StoredEvent]) -> Report {
+    let get = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut groups: BTreeMap<(String, String, String), Group> = BTreeMap::new();
     let mut entries = Vec::new();
     let (mut invalid, mut unknown, mut truncated_items) = (0, 0, 0);
     for item in items {
-        let event_type = get(item, "event_type");
+        let event_type = get(&item.event_type);
         let detail = if event_type == INVALID {
             invalid += 1;
-            attr(item, "reason")
-                .unwrap_or("(no reason stored)")
-                .to_owned()
+            item.reason().unwrap_or("(no reason stored)").to_owned()
         } else {
             unknown += 1;
-            s(item, "provider_event")
+            item.provider_event
+                .as_deref()
                 .unwrap_or("(no event name)")
                 .to_owned()
         };
         let (id, provider, at) = (
-            get(item, "event_id"),
-            get(item, "provider"),
-            get(item, "occurred_at"),
+            item.event_id.clone(),
+            get(&item.provider),
+            get(&item.occurred_at),
         );
-        let part = (event_type == INVALID).then(|| truncated(item)).flatten();
+        let part = (event_type == INVALID).then(|| item.truncated()).flatten();
         truncated_items += u64::from(part.is_some());
         let group = groups
             .entry((event_type.clone(), provider.clone(), detail.clone()))
@@ -224,7 +226,7 @@ fn report(day: Option<String>, items: &[Item]) -> Report {
             event_id: id,
             provider,
             occurred_at: at,
-            provider_event: s(item, "provider_event").map(str::to_owned),
+            provider_event: item.provider_event.clone(),
             reason: (event_type == INVALID).then(|| detail.clone()),
             event_type,
             truncated: part.is_some(),
@@ -268,14 +270,14 @@ fn human(report: &Report, list_items: bool) -> String {
     }
     let in_part = if report.truncated > 0 {
         format!(
-            "; {} kept only in part, truncated",
+            "; {} quarantined only in part, truncated",
             thousands(report.truncated)
         )
     } else {
         String::new()
     };
     let mut text = format!(
-        "Quarantine {scope}: {} invalid (kept with the reason{in_part}), {} unknown (no mapping yet)\n",
+        "Quarantine {scope}: {} invalid (quarantined with the reason{in_part}), {} unknown (no mapping yet)\n",
         thousands(report.invalid),
         thousands(report.unknown)
     );
@@ -322,11 +324,10 @@ fn human(report: &Report, list_items: bool) -> String {
                 match (&e.reason, e.truncated) {
                     (Some(reason), true) => format!(
                         "[truncated: {}] {reason}",
-                        crate::db::Truncated {
+                        describe_truncated(&Truncated {
                             original_bytes: e.original_bytes,
                             sha256: e.sha256.clone(),
-                        }
-                        .describe()
+                        })
                     ),
                     (Some(reason), false) => reason.clone(),
                     (None, _) => e.provider_event.clone().unwrap_or_default(),
@@ -377,6 +378,7 @@ mod tests {
         .remove(0);
         items.push(to_item(&event, None));
 
+        let items: Vec<StoredEvent> = items.iter().map(|i| typed(i).unwrap()).collect();
         let report = report(Some("2024-05-01".into()), &items);
         assert_eq!((report.invalid, report.unknown), (2, 1));
         assert_eq!(report.groups.len(), 2);
@@ -412,7 +414,7 @@ mod tests {
             None,
         );
 
-        let report = report(None, &[item, whole]);
+        let report = report(None, &[typed(&item).unwrap(), typed(&whole).unwrap()]);
         assert_eq!((report.invalid, report.truncated), (2, 1));
         assert_eq!(report.groups[0].truncated, 1);
         let json = serde_json::to_value(&report).unwrap();
@@ -427,7 +429,7 @@ mod tests {
         assert_eq!(marked[0]["sha256"], serde_json::json!("0f".repeat(32)));
 
         let text = human(&report, true);
-        assert!(text.starts_with("Quarantine in the table: 2 invalid (kept with the reason; 1 kept only in part, truncated)"), "{text}");
+        assert!(text.starts_with("Quarantine in the table: 2 invalid (quarantined with the reason; 1 quarantined only in part, truncated)"), "{text}");
         assert!(
             text.contains("member 3 too large to keep [1 truncated]"),
             "{text}"

@@ -20,14 +20,16 @@
 use super::{out, print_json, Progress};
 use crate::args::{OnlyProvider, Output};
 use crate::dates::parse_when;
-use crate::db::{names, s, Ctx, Item, Scan};
+use crate::db::{Ctx, Item};
 use crate::error::Fail;
 use crate::render::{bar, count, thousands, Table};
 use crate::replan::{plan, Options, Plan};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr;
+use events_table::read::{CallError, Scan};
 use events_table::store::{store_all, Stored};
-use events_table::DynamoTable;
+use events_table::{DynamoTable, StoredEvent};
 use futures_util::stream::{self, StreamExt};
 use normalize::{INVALID, UNKNOWN};
 use serde::Serialize;
@@ -144,7 +146,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let options = Options {
         allow_downgrade: args.allow_downgrade,
     };
-    let table = DynamoTable::new(ctx.client.clone(), &ctx.table);
+    let table = DynamoTable::new(ctx.client().clone(), ctx.table());
     let total = approximate_size(ctx).await;
     let mut report = Report {
         dry_run: args.dry_run,
@@ -226,7 +228,8 @@ fn scope(ctx: &Ctx, args: &Args) -> String {
     };
     format!(
         "every item{narrowed} of table {:?} at {}",
-        ctx.table, ctx.place
+        ctx.table(),
+        ctx.place
     )
 }
 
@@ -261,9 +264,9 @@ fn confirm(
 /// for the progress bar; None when it cannot be read.
 async fn approximate_size(ctx: &Ctx) -> Option<u64> {
     let output = ctx
-        .client
+        .client()
         .describe_table()
-        .table_name(&ctx.table)
+        .table_name(ctx.table())
         .send()
         .await
         .ok()?;
@@ -305,7 +308,8 @@ fn scan_spec(args: &Args, now: OffsetDateTime) -> Result<Scan, Fail> {
     let mut spec = Scan::default();
     if !args.all {
         filters.push("#et IN (:unknown, :invalid)".to_owned());
-        spec.names.extend(names(&[("#et", "event_type")]));
+        spec.names
+            .insert("#et".to_owned(), attr::EVENT_TYPE.to_owned());
         spec.values.extend([
             (":unknown".to_owned(), AttributeValue::S(UNKNOWN.to_owned())),
             (":invalid".to_owned(), AttributeValue::S(INVALID.to_owned())),
@@ -313,14 +317,16 @@ fn scan_spec(args: &Args, now: OffsetDateTime) -> Result<Scan, Fail> {
     }
     if let Some(provider) = args.only.provider {
         filters.push("#p = :p".to_owned());
-        spec.names.extend(names(&[("#p", "provider")]));
+        spec.names
+            .insert("#p".to_owned(), attr::PROVIDER.to_owned());
         spec.values
             .insert(":p".to_owned(), AttributeValue::S(provider.to_string()));
     }
     let mut received = |op: &str, placeholder: &str, when: &str| -> Result<(), Fail> {
         let at = parse_when(when, now)?;
         filters.push(format!("#ra {op} {placeholder}"));
-        spec.names.extend(names(&[("#ra", "received_at")]));
+        spec.names
+            .insert("#ra".to_owned(), attr::RECEIVED_AT.to_owned());
         spec.values
             .insert(placeholder.to_owned(), AttributeValue::S(at));
         Ok(())
@@ -353,11 +359,12 @@ async fn apply_or_fail(
     match apply(ctx, table, item, dry_run, options).await {
         Ok(applied) => applied,
         Err(e) => {
-            let from = s(item, "event_type").unwrap_or_default().to_owned();
+            let view = StoredEvent::try_from(item).unwrap_or_default();
+            let from = view.event_type.unwrap_or_default();
             Applied {
                 change: Some(Change {
-                    event_id: s(item, "event_id").unwrap_or_default().to_owned(),
-                    provider: s(item, "provider").unwrap_or_default().to_owned(),
+                    event_id: view.event_id,
+                    provider: view.provider.unwrap_or_default(),
                     action: "fail",
                     to: from.clone(),
                     from,
@@ -380,14 +387,15 @@ async fn apply(
     dry_run: bool,
     options: Options,
 ) -> Result<Applied, Fail> {
-    let id = s(item, "event_id").unwrap_or_default().to_owned();
-    let from = s(item, "event_type").unwrap_or_default().to_owned();
+    let view = StoredEvent::try_from(item).map_err(|e| Fail::new(e.to_string()))?;
+    let id = view.event_id.clone();
+    let from = view.event_type.clone().unwrap_or_default();
     // The writer read with the item: a write applies only while it is the
     // same (no newer normalizer rewrote the item meanwhile).
-    let seen = s(item, "normalizer");
+    let seen = view.normalizer.as_deref();
     let change = |action, to: String, detail: String| Change {
         event_id: id.clone(),
-        provider: s(item, "provider").unwrap_or_default().to_owned(),
+        provider: view.provider.clone().unwrap_or_default(),
         action,
         from: from.clone(),
         to,
@@ -426,11 +434,15 @@ async fn apply(
             }
         }
         Plan::Split { items } => {
-            let ids: Vec<String> = items
+            let views: Vec<StoredEvent> = items
                 .iter()
-                .map(|i| s(i, "event_id").unwrap_or_default().to_owned())
+                .filter_map(|i| StoredEvent::try_from(i).ok())
                 .collect();
-            let mut types: Vec<&str> = items.iter().filter_map(|i| s(i, "event_type")).collect();
+            let ids: Vec<String> = views.iter().map(|v| v.event_id.clone()).collect();
+            let mut types: Vec<&str> = views
+                .iter()
+                .filter_map(|v| v.event_type.as_deref())
+                .collect();
             types.sort_unstable();
             types.dedup();
             let n = ids.len();
@@ -448,12 +460,12 @@ async fn apply(
                     refused,
                 } = store_all(table, items, deadline).await.map_err(|e| {
                     Fail::new(format!(
-                        "storing the events of quarantined {id} failed (it is kept): {e}"
+                        "storing the events of quarantined {id} failed (the quarantine item stays): {e}"
                     ))
                 })?;
                 if let Some((_, reason)) = refused.first() {
                     return Err(Fail::new(format!(
-                        "DynamoDB refused {} event(s) of quarantined {id} (it is kept): {reason}",
+                        "DynamoDB refused {} event(s) of quarantined {id} (the quarantine item stays): {reason}",
                         refused.len()
                     )));
                 }
@@ -493,12 +505,13 @@ fn same_normalizer(seen: Option<&str>) -> (&'static str, Option<AttributeValue>)
 async fn rewrite(ctx: &Ctx, item: Item, seen: Option<&str>) -> Result<bool, Fail> {
     let (unchanged, value) = same_normalizer(seen);
     let result = ctx
-        .client
+        .client()
         .put_item()
-        .table_name(&ctx.table)
+        .table_name(ctx.table())
         .set_item(Some(item))
-        .condition_expression(format!("attribute_exists(event_id) AND {unchanged}"))
-        .expression_attribute_names("#nz", "normalizer")
+        .condition_expression(format!("attribute_exists(#id) AND {unchanged}"))
+        .expression_attribute_names("#id", attr::EVENT_ID)
+        .expression_attribute_names("#nz", attr::NORMALIZER)
         .set_expression_attribute_values(value.map(|v| [(":seen".to_owned(), v)].into()))
         .send()
         .await;
@@ -507,7 +520,10 @@ async fn rewrite(ctx: &Ctx, item: Item, seen: Option<&str>) -> Result<bool, Fail
         Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
             Ok(false)
         }
-        Err(e) => Err(ctx.fail("writing the re-normalized item failed", e)),
+        Err(e) => Err(ctx.fail(CallError::from_sdk(
+            "writing the re-normalized item failed",
+            e,
+        ))),
     }
 }
 
@@ -517,13 +533,13 @@ async fn rewrite(ctx: &Ctx, item: Item, seen: Option<&str>) -> Result<bool, Fail
 async fn remove_quarantined(ctx: &Ctx, id: &str, seen: Option<&str>) -> Result<bool, Fail> {
     let (unchanged, value) = same_normalizer(seen);
     let mut request = ctx
-        .client
+        .client()
         .delete_item()
-        .table_name(&ctx.table)
-        .key("event_id", AttributeValue::S(id.to_owned()))
+        .table_name(ctx.table())
+        .key(attr::EVENT_ID, AttributeValue::S(id.to_owned()))
         .condition_expression(format!("#et = :invalid AND {unchanged}"))
-        .expression_attribute_names("#et", "event_type")
-        .expression_attribute_names("#nz", "normalizer")
+        .expression_attribute_names("#et", attr::EVENT_TYPE)
+        .expression_attribute_names("#nz", attr::NORMALIZER)
         .expression_attribute_values(":invalid", AttributeValue::S(INVALID.to_owned()));
     if let Some(value) = value {
         request = request.expression_attribute_values(":seen", value);
@@ -534,7 +550,10 @@ async fn remove_quarantined(ctx: &Ctx, id: &str, seen: Option<&str>) -> Result<b
         Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
             Ok(false)
         }
-        Err(e) => Err(ctx.fail("removing the quarantine item failed", e)),
+        Err(e) => Err(ctx.fail(CallError::from_sdk(
+            "removing the quarantine item failed",
+            e,
+        ))),
     }
 }
 

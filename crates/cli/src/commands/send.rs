@@ -3,9 +3,9 @@
 
 use super::{out, print_json};
 use crate::args::Output;
-use crate::db::innermost;
 use crate::error::Fail;
 use bytes::Bytes;
+use events_table::read::innermost;
 use http::{header, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;

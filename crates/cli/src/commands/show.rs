@@ -3,35 +3,36 @@
 
 use super::{out, print_json};
 use crate::args::Output;
-use crate::db::{attr, item_json, s, Ctx, Item};
+use crate::db::{item_json, typed, Ctx, Item};
 use crate::error::Fail;
 use crate::raw;
 use crate::render::Table;
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr;
 use serde_json::json;
 
 /// Attributes in the order an operator reads them; others follow by name.
 const ORDER: &[&str] = &[
-    "event_id",
-    "provider",
-    "event_type",
-    "provider_event",
-    "occurred_at",
-    "occurred_at_source",
-    "received_at",
-    "channel",
-    "email",
-    "phone",
-    "contact_id",
-    "account_id",
-    "campaign_id",
-    "message_id",
-    "automation_id",
-    "list_id",
-    "contact_key",
-    "day_key",
-    "expires_at",
-    "schema_version",
+    attr::EVENT_ID,
+    attr::PROVIDER,
+    attr::EVENT_TYPE,
+    attr::PROVIDER_EVENT,
+    attr::OCCURRED_AT,
+    attr::OCCURRED_AT_SOURCE,
+    attr::RECEIVED_AT,
+    attr::CHANNEL,
+    attr::EMAIL,
+    attr::PHONE,
+    attr::CONTACT_ID,
+    attr::ACCOUNT_ID,
+    attr::CAMPAIGN_ID,
+    attr::MESSAGE_ID,
+    attr::AUTOMATION_ID,
+    attr::LIST_ID,
+    attr::CONTACT_KEY,
+    attr::DAY_KEY,
+    attr::EXPIRES_AT,
+    attr::SCHEMA_VERSION,
 ];
 
 #[derive(Debug, clap::Args)]
@@ -51,10 +52,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let item = ctx.get(id).await?.ok_or_else(|| {
         Fail::new(format!(
             "no item with event_id {id} in table {} at {}",
-            ctx.table, ctx.place
+            ctx.table(),
+            ctx.place
         ))
     })?;
-    let decoded = s(&item, "raw").map(|r| raw::decode(r, attr(&item, "raw_encoding")));
+    let decoded = typed(&item)?.raw_bytes();
     if args.output.json {
         let raw = match &decoded {
             Some(Ok(bytes)) => raw::as_json(bytes),
@@ -69,7 +71,7 @@ fn human(item: &Item, decoded: Option<Result<Vec<u8>, String>>) -> String {
     let mut table = Table::new().left("ATTRIBUTE").left("VALUE");
     let mut names: Vec<&String> = item
         .keys()
-        .filter(|k| !matches!(k.as_str(), "raw" | "attributes"))
+        .filter(|k| k.as_str() != attr::RAW && k.as_str() != attr::ATTRIBUTES)
         .collect();
     names.sort_by_key(|name| {
         (
@@ -80,11 +82,14 @@ fn human(item: &Item, decoded: Option<Result<Vec<u8>, String>>) -> String {
     for name in names {
         table.row([name.clone(), scalar(&item[name.as_str()])]);
     }
-    if let Some(AttributeValue::M(attributes)) = item.get("attributes") {
+    if let Some(AttributeValue::M(attributes)) = item.get(attr::ATTRIBUTES) {
         let mut keys: Vec<&String> = attributes.keys().collect();
         keys.sort();
         for key in keys {
-            table.row([format!("attributes.{key}"), scalar(&attributes[key])]);
+            table.row([
+                format!("{}.{key}", attr::ATTRIBUTES),
+                scalar(&attributes[key]),
+            ]);
         }
     }
     let mut text = table.render();
@@ -93,7 +98,8 @@ fn human(item: &Item, decoded: Option<Result<Vec<u8>, String>>) -> String {
         None => text.push_str("raw: (none stored)\n"),
         Some(Err(e)) => text.push_str(&format!("raw: cannot be decoded: {e}\n")),
         Some(Ok(bytes)) => {
-            let how = match attr(item, "raw_encoding") {
+            let encoding = typed(item).ok();
+            let how = match encoding.as_ref().and_then(|e| e.raw_encoding()) {
                 Some(encoding) => format!(" (stored {encoding}, {} bytes decoded)", bytes.len()),
                 None => String::new(),
             };
@@ -126,7 +132,7 @@ mod tests {
     fn known_attributes_first_then_attributes_then_raw() {
         let at = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
         let body = r#"{"event":"email_automation_clicked","email":"a@example.com","link":"https://x.example/p","timestamp":1674573849}"#;
-        let event = normalize(Provider::Flashy, body.as_bytes(), at)
+        let event = normalize(Provider::Flashy, format!("[{body}]").as_bytes(), at)
             .unwrap()
             .remove(0);
         let item = to_item(&event, None);

@@ -3,9 +3,11 @@
 use super::{out, print_json};
 use crate::args::{Day, OnlyProvider, Output};
 use crate::dates::day_string;
-use crate::db::{s, Ctx, Query};
+use crate::db::Ctx;
 use crate::error::Fail;
 use crate::render::{bar, thousands, Table};
+use events_table::attr;
+use events_table::read::Query;
 use futures_util::future::try_join_all;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,14 +40,13 @@ struct Count {
 pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let day = day_string(args.day.date()?);
     let queries = args.only.providers().into_iter().map(|provider| {
-        let mut q = Query::day(&normalize::keys::day_key(provider, &day));
-        q.names.insert("#et".to_owned(), "event_type".to_owned());
-        q.projection = Some("#et".to_owned());
+        let q = Query::day(&normalize::keys::day_key(provider, &day))
+            .project(&[attr::EVENT_ID, attr::EVENT_TYPE]);
         async move {
             let items = ctx.query(&q).await?;
             let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-            for item in &items {
-                let event_type = s(item, "event_type").unwrap_or("?");
+            for event in &items {
+                let event_type = event.event_type.as_deref().unwrap_or("?");
                 *counts.entry(event_type.to_owned()).or_default() += 1;
             }
             Ok::<_, Fail>((provider, counts))

@@ -10,8 +10,10 @@
 use super::{event_row, event_table, newest_first, out};
 use crate::args::{Day, OnlyProvider, Output};
 use crate::dates::{day_string, parse_duration};
-use crate::db::{item_json, s, Ctx, Item, Query};
+use crate::db::{event_json, Ctx};
 use crate::error::Fail;
+use events_table::read::Query;
+use events_table::StoredEvent;
 use futures_util::future::try_join_all;
 use normalize::{Provider, Timestamp};
 use std::collections::HashMap;
@@ -67,7 +69,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
         )));
     }
 
-    let mut latest: Vec<Item> = Vec::new();
+    let mut latest: Vec<StoredEvent> = Vec::new();
     let mut day = start;
     for _ in 0..args.days.max(1) {
         if latest.len() >= args.limit {
@@ -91,10 +93,10 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     if json && args.follow {
         // JSON Lines, one event per line as it arrives.
         for item in &latest {
-            out(&format!("{}\n", item_json(item)))?;
+            out(&format!("{}\n", event_json(item)))?;
         }
     } else if json {
-        let items: Vec<_> = latest.iter().map(item_json).collect();
+        let items: Vec<_> = latest.iter().map(event_json).collect();
         super::print_json(&items)?;
     } else if latest.is_empty() && !args.follow {
         out(&format!(
@@ -136,7 +138,7 @@ async fn newest_of_day(
     types: &[&str],
     day: Date,
     want: usize,
-) -> Result<Vec<Item>, Fail> {
+) -> Result<Vec<StoredEvent>, Fail> {
     let day = day_string(day);
     let queries = providers.iter().map(|provider| {
         let mut q = Query::day(&normalize::keys::day_key(*provider, &day)).types(types);
@@ -144,7 +146,7 @@ async fn newest_of_day(
         q.want = Some(want);
         async move { ctx.query(&q).await }
     });
-    let mut items: Vec<Item> = try_join_all(queries).await?.into_iter().flatten().collect();
+    let mut items: Vec<StoredEvent> = try_join_all(queries).await?.into_iter().flatten().collect();
     newest_first(&mut items);
     Ok(items)
 }
@@ -156,14 +158,14 @@ async fn follow(
     window: time::Duration,
     interval: f64,
     json: bool,
-    shown: &[Item],
+    shown: &[StoredEvent],
 ) -> Result<(), Fail> {
     // event_id -> occurred_at of everything already seen (or deliberately
     // not shown: what was in the window when following began).
     let mut seen: HashMap<String, String> = HashMap::new();
-    let remember = |seen: &mut HashMap<String, String>, item: &Item| {
-        if let (Some(id), Some(at)) = (s(item, "event_id"), s(item, "occurred_at")) {
-            seen.insert(id.to_owned(), at.to_owned());
+    let remember = |seen: &mut HashMap<String, String>, event: &StoredEvent| {
+        if let Some(at) = &event.occurred_at {
+            seen.insert(event.event_id.clone(), at.clone());
         }
     };
     for item in shown {
@@ -178,7 +180,7 @@ async fn follow(
         tokio::time::sleep(Duration::from_secs_f64(interval)).await;
         let (since, mut items) = recent(ctx, providers, types, window).await?;
         seen.retain(|_, at| at.as_str() >= since.as_str());
-        items.retain(|item| s(item, "event_id").is_some_and(|id| !seen.contains_key(id)));
+        items.retain(|event| !seen.contains_key(&event.event_id));
         if items.is_empty() {
             continue;
         }
@@ -190,7 +192,7 @@ async fn follow(
         for item in &items {
             remember(&mut seen, item);
             if json {
-                text.push_str(&format!("{}\n", item_json(item)));
+                text.push_str(&format!("{}\n", event_json(item)));
             } else {
                 event_row(&mut table, item);
             }
@@ -214,7 +216,7 @@ async fn recent(
     providers: &[Provider],
     types: &[&str],
     window: time::Duration,
-) -> Result<(String, Vec<Item>), Fail> {
+) -> Result<(String, Vec<StoredEvent>), Fail> {
     let now = OffsetDateTime::now_utc();
     let from = now - window;
     let since = Timestamp::from_unix_millis((from.unix_timestamp_nanos() / 1_000_000) as i64)

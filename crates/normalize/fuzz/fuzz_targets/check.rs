@@ -1,5 +1,5 @@
 //! What every normalizer must do with any bytes: return, never panic; on
-//! success, events that can be stored as DESIGN.md describes them; on
+//! success, events that can be stored as docs/design.md describes them; on
 //! failure, a one-line reason. Shared by the five targets.
 
 use normalize::{normalize, EventType, Provider, Timestamp, CANONICAL_TYPES};
