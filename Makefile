@@ -7,8 +7,8 @@ SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
 # One binary per provider, named after it: the rows of the template's
-# Providers mapping (infra/local/providers.sh).
-BINARIES := $(shell infra/local/providers.sh)
+# Providers mapping (infra/local/providers.sh); then the consent view's two.
+BINARIES := $(shell infra/local/providers.sh) consent consent-lookup
 LOCAL := infra/local
 # SAM CLI, pinned: `make deploy` and the packaging checks of `make lint-infra`.
 SAM := $(VENV)/bin/sam
@@ -65,6 +65,7 @@ lint: machete
 lint-infra: $(TOOLS) $(SAM)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(VENV)/bin/python infra/test_template.py
+	$(VENV)/bin/python analytics/test_report.py
 
 ## Release arm64 binaries for Lambda: target/lambda/<provider>/bootstrap.
 build: $(TOOLS)
@@ -103,10 +104,20 @@ P ?= flashy
 invoke: $(TOOLS)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
 
+## The named queries (analytics/*.sql) with DuckDB over an export of the
+## running `make dev` (target/analytics/export): the campaign funnel first.
+## SINCE=7d (or a date) exports only events from then on. docs/analytics.md.
+.PHONY: report
+report: $(TOOLS)
+	source $(LOCAL)/env.sh && export AWS_ENDPOINT_URL_DYNAMODB="$${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}" && \
+		cargo run -q --locked -p cli -- export --out target/analytics/export $(if $(SINCE),--since $(SINCE))
+	$(VENV)/bin/python analytics/report.py target/analytics/export --html target/analytics/report.html
+
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: tools build
-	cargo build --release --locked -p bench -p sendpulse
+	cargo build --release --locked -p bench -p sendpulse -p cli
 	$(LOCAL)/with-dynamodb.sh target/release/bench
+	$(LOCAL)/with-dynamodb.sh $(VENV)/bin/python analytics/bench.py target/release/webhooks
 
 ## Load and faults through cargo lambda watch (2,100 deliveries at concurrency
 ## 16, DynamoDB paused and killed mid-load; also part of `make test`), then

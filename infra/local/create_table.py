@@ -1,10 +1,14 @@
-"""Create the events table on a local DynamoDB-compatible server, if missing.
+"""Create the events table (and the consent table) on a local
+DynamoDB-compatible server, if missing.
 
-The table definition (keys, GSIs, projections, TTL) is read from
-infra/template.yaml, so local and AWS tables cannot drift apart.
+The table definitions (keys, GSIs, projections, TTL, stream) are read from
+infra/template.yaml, so local and AWS tables cannot drift apart. The consent
+table is named by CONSENT_TABLE_NAME (default webhook-consent).
 
 usage: create_table.py ENDPOINT_URL TABLE_NAME
 """
+
+import os
 
 import pathlib
 import sys
@@ -31,32 +35,49 @@ def _any_tag(loader, _suffix, node):
 _CfnLoader.add_multi_constructor("!", _any_tag)
 
 
-def table_properties():
+def table_properties(logical_id="EventsTable"):
     template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
     # Entries made by an `Fn::ForEach` loop are lists, not resources; the
-    # table is never made by one.
-    tables = [
-        r["Properties"]
-        for r in template["Resources"].values()
-        if isinstance(r, dict) and r.get("Type") == "AWS::DynamoDB::Table"
-    ]
-    if len(tables) != 1:
-        sys.exit(f"expected one AWS::DynamoDB::Table in {TEMPLATE}, found {len(tables)}")
-    return tables[0]
+    # tables are never made by one.
+    table = template["Resources"].get(logical_id)
+    if not isinstance(table, dict) or table.get("Type") != "AWS::DynamoDB::Table":
+        sys.exit(f"expected an AWS::DynamoDB::Table {logical_id} in {TEMPLATE}")
+    return table["Properties"]
 
 
 def main(endpoint, name):
-    props = table_properties()
+    create(endpoint, name, table_properties("EventsTable"))
+    consent = os.environ.get("CONSENT_TABLE_NAME") or "webhook-consent"
+    create(endpoint, consent, table_properties("ConsentTable"))
+
+
+def create(endpoint, name, props):
     client = boto3.client("dynamodb", endpoint_url=endpoint)
+    stream = props.get("StreamSpecification")
+    wants_stream = isinstance(stream, dict) and stream.get("StreamViewType")
     if name in client.list_tables()["TableNames"]:
         print(f"table {name} exists at {endpoint}")
+        # A table made before the template had its stream: turn it on. The
+        # stream holds what is written from now on; `webhooks consent
+        # rebuild` derives the consent view of what was there before.
+        if wants_stream and not client.describe_table(TableName=name)["Table"].get("StreamSpecification"):
+            client.update_table(
+                TableName=name,
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]},
+            )
+            print(f"turned on the stream of {name}; run `webhooks consent rebuild` for the events already there")
         return
+    extra = {}
+    if props.get("GlobalSecondaryIndexes"):
+        extra["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if wants_stream:
+        extra["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
-        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
+        **extra,
     )
     for _ in range(50):
         if client.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE":

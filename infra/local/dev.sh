@@ -23,14 +23,21 @@ if [ "${FRESH:-}" = 1 ]; then
     rm -f "$DB" "$DB-wal" "$DB-shm"
 fi
 
-trap 'kill ${DYNAMODB_PID:-} 2>/dev/null || true' EXIT
+trap 'kill ${FOLLOW_PID:-} ${DYNAMODB_PID:-} 2>/dev/null || true' EXIT
 start_dynamodb $DYNAMODB_PORT "$ROOT/target/local/dynoxide-dev.log" "$DB"
+
+# The consent view, kept current from the local stream as the consent
+# function keeps it on AWS (docs/consent.md); its log: target/local/consent-follow.log.
+(cd "$ROOT" && cargo build -q -p cli --bin webhooks)
+"$ROOT/target/debug/webhooks" consent follow >"$ROOT/target/local/consent-follow.log" 2>&1 &
+FOLLOW_PID=$!
 
 cat <<TXT
 
   DynamoDB (dynoxide)  $AWS_ENDPOINT_URL_DYNAMODB   table $TABLE_NAME
   Data                 ${DB#"$ROOT/"} (kept across restarts; \`make dev FRESH=1\` starts empty)
   Functions            http://127.0.0.1:$LAMBDA_PORT/lambda-url/<provider>/   ($("$ROOT/infra/local/providers.sh" | xargs))
+  Consent lookup       http://127.0.0.1:$LAMBDA_PORT/lambda-url/consent-lookup/?email=<address>   (\`webhooks consent <address>\`)
   Token                $( [ "$WEBHOOK_TOKENS" = "$DEV_TOKEN" ] && echo "$DEV_TOKEN (development default)" || echo "from WEBHOOK_TOKENS" )
 
   Try:  curl -s "http://127.0.0.1:$LAMBDA_PORT/lambda-url/flashy/?token=$DEV_TOKEN" --data @events/bodies/flashy.json
@@ -40,7 +47,7 @@ TXT
 env_args=()
 for name in TABLE_NAME WEBHOOK_TOKENS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
     AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED RESPONSE_BODY \
-    RETENTION_DAYS MAX_BODY_BYTES; do
+    RETENTION_DAYS MAX_BODY_BYTES CONSENT_TABLE_NAME; do
     if [ -n "${!name:-}" ]; then env_args+=(--env-var "$name=${!name}"); fi
 done
 env_args+=(--env-var "AWS_LAMBDA_LOG_FORMAT=JSON")

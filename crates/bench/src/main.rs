@@ -4,6 +4,7 @@
 //! release binaries and starts the local DynamoDB.
 
 mod cold_start;
+mod consent_view;
 mod cost;
 mod latency;
 mod parse_vs_normalize;
@@ -241,6 +242,10 @@ async fn main() {
             ),
             "reference",
         ));
+    }
+
+    if wanted("consent") {
+        consent_view::section(&mut summary, &mut rows).await;
     }
 
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);

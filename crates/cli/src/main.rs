@@ -13,7 +13,7 @@ mod replan;
 
 use args::Global;
 use clap::{Parser, Subcommand};
-use commands::{contact, delete, quarantine, reprocess, send, show, stats, tail};
+use commands::{contact, delete, export, quarantine, reprocess, send, show, stats, tail};
 use db::Ctx;
 use error::Fail;
 use std::process::ExitCode;
@@ -56,6 +56,14 @@ enum Command {
     /// Delete the items a body makes (its events, or what keeps a member
     /// that is not one); --dry-run only prints their ids.
     Delete(delete::Args),
+    /// Write every event (without raw) as JSON Lines files partitioned by
+    /// provider and day, for the SQL in analytics/ (docs/analytics.md).
+    Export(export::Args),
+    /// A person's consent per channel across providers (the consent view),
+    /// and its upkeep: clear, rebuild, follow.
+    Consent(commands::consent::Args),
+    /// The suppression list: every suppressed address and channel, to import.
+    Suppressed(commands::suppressed::Args),
 }
 
 async fn run(cli: Cli) -> Result<(), Fail> {
@@ -69,6 +77,9 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Reprocess(args) => reprocess::run(&Ctx::connect(g).await?, args).await,
         Command::Send(args) => send::run(args).await,
         Command::Delete(args) => delete::run(&Ctx::connect(g).await?, args).await,
+        Command::Export(args) => export::run(&Ctx::connect(g).await?, args).await,
+        Command::Consent(args) => commands::consent::run(&Ctx::connect(g).await?, g, args).await,
+        Command::Suppressed(args) => commands::suppressed::run(&Ctx::connect(g).await?, args).await,
     }
 }
 

@@ -1,12 +1,15 @@
 //! One module per command; what they share is here.
 
+pub mod consent;
 pub mod contact;
 pub mod delete;
+pub mod export;
 pub mod quarantine;
 pub mod reprocess;
 pub mod send;
 pub mod show;
 pub mod stats;
+pub mod suppressed;
 pub mod tail;
 
 use crate::error::Fail;

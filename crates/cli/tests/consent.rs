@@ -1,0 +1,273 @@
+//! The consent verbs against the local DynamoDB of `make test`
+//! (infra/local/with-dynamodb.sh): events stored as the webhooks store them,
+//! the view kept by `webhooks consent follow` from the local stream, asked
+//! with `webhooks consent` and `webhooks suppressed`, cleared, rebuilt.
+//! Each test makes tables of its own.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType,
+};
+use events_table::item::to_item;
+use events_table::store::store_all;
+use events_table::DynamoTable;
+use normalize::{normalize, Provider, Timestamp};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::time::Duration;
+
+const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const DAY: i64 = 86_400;
+
+struct Tables {
+    events: String,
+    consent: String,
+}
+
+async fn client() -> aws_sdk_dynamodb::Client {
+    events_table::dynamo::client_at(None).await
+}
+
+async fn tables(name: &str) -> Tables {
+    let client = client().await;
+    let suffix = format!("{name}-{}-{}", std::process::id(), fastrand::u32(..));
+    let events = format!("events-{suffix}");
+    client
+        .create_table()
+        .table_name(&events)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("event_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("event_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create the events table");
+    let consent = format!("consent-{suffix}");
+    consent_fn::table::create_table(&client, &consent)
+        .await
+        .expect("create the consent table");
+    Tables { events, consent }
+}
+
+/// Stores what a provider sent, as its function would.
+async fn deliver(tables: &Tables, provider: Provider, body: &str, received: i64) {
+    let received = Timestamp::from_unix_seconds(received).unwrap();
+    let events = normalize(provider, body.as_bytes(), received).expect("a valid body");
+    let table = DynamoTable::new(client().await, &tables.events);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    store_all(
+        &table,
+        events.iter().map(|e| to_item(e, None)).collect(),
+        deadline,
+    )
+    .await
+    .expect("stored");
+}
+
+fn webhooks(tables: &Tables, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_webhooks"))
+        .args(args)
+        .env("TABLE_NAME", &tables.events)
+        .env("CONSENT_TABLE_NAME", &tables.consent)
+        .output()
+        .expect("the webhooks binary runs")
+}
+
+fn ok(tables: &Tables, args: &[&str]) -> String {
+    let out = webhooks(tables, args);
+    assert!(
+        out.status.success(),
+        "webhooks {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn lookup(tables: &Tables, who: &str) -> Value {
+    serde_json::from_str(&ok(tables, &["consent", who, "--json"])).expect("JSON")
+}
+
+fn follow(tables: &Tables) {
+    ok(tables, &["consent", "follow", "--once"]);
+}
+
+fn sendpulse_unsubscribe(email: &str, at: i64) -> String {
+    format!(
+        r#"[{{"event":"unsubscribe","email":"{email}","timestamp":"{at}","from_all":1,"book_id":490686,"task_id":"1"}}]"#
+    )
+}
+
+fn egoi(action: &str, email: &str, at: i64) -> String {
+    format!(
+        r#"{{"events":[{{"action":"{action}","action_date":{at},"list_id":"7","contact":{{"base":["u1"],"fields":[{{"uid":"u1","email":"{email}"}}]}}}}]}}"#
+    )
+}
+
+fn enkod_complaint(email: &str) -> String {
+    format!(r#"{{"event":"complaint","email":"{email}","message_id":"m1"}}"#)
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complaint_stays() {
+    let t = tables("session").await;
+    let ann = "ann@example.com";
+    // Out of order: the opt-in (a day later) is stored before the unsubscribe.
+    deliver(
+        &t,
+        Provider::Egoi,
+        &egoi("resubscription", ann, T0 + DAY),
+        T0 + DAY,
+    )
+    .await;
+    deliver(
+        &t,
+        Provider::Sendpulse,
+        &sendpulse_unsubscribe(ann, T0),
+        T0 + 2 * DAY,
+    )
+    .await;
+    follow(&t);
+    let first = lookup(&t, "Ann@Example.com");
+    assert_eq!(first["subject"], "email#ann@example.com");
+    assert_eq!(
+        first["channels"]["email"]["verdict"], "allowed",
+        "{first:#}"
+    );
+    assert_eq!(first["channels"]["email"]["provider"], "egoi");
+    let history: Vec<&str> = first["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["sendpulse", "egoi"], "oldest first");
+
+    // The stream read again from its start (a redelivery of every record).
+    follow(&t);
+    assert_eq!(lookup(&t, ann), first);
+
+    deliver(&t, Provider::Enkod, &enkod_complaint(ann), T0 + 3 * DAY).await;
+    deliver(
+        &t,
+        Provider::Egoi,
+        &egoi("double_optin", ann, T0 + 4 * DAY),
+        T0 + 4 * DAY,
+    )
+    .await;
+    follow(&t);
+    let complained = lookup(&t, ann);
+    assert_eq!(complained["channels"]["email"]["verdict"], "suppressed");
+    assert_eq!(complained["channels"]["email"]["reason"], "complained");
+    assert_eq!(complained["channels"]["email"]["provider"], "enkod");
+    assert_eq!(complained["channels"]["sms"]["verdict"], "allowed");
+    assert_eq!(complained["transactional_blocked"], false);
+
+    let csv = ok(&t, &["suppressed", "--csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("email,phone,hash,channel,reason,scope,provider,since,event_id")
+    );
+    let row: Vec<&str> = lines.next().expect("one row").split(',').collect();
+    assert_eq!(
+        &row[..7],
+        [ann, "", "", "email", "complained", "all", "enkod"]
+    );
+    assert_eq!(lines.next(), None);
+    assert_eq!(
+        ok(&t, &["suppressed", "--ses"]),
+        format!("email,reason\n{ann},COMPLAINT\n")
+    );
+    let json: Value =
+        serde_json::from_str(&ok(&t, &["suppressed", "--json", "--channel", "sms"])).unwrap();
+    assert_eq!(json, Value::Array(vec![]));
+
+    // The rebuild from the events table ends where the stream did.
+    let streamed = items(&t.consent).await;
+    let rebuilt = Tables {
+        events: t.events.clone(),
+        consent: tables("rebuilt").await.consent,
+    };
+    ok(&rebuilt, &["consent", "rebuild"]);
+    assert_eq!(items(&rebuilt.consent).await, streamed);
+
+    // Only an operator lifts a complaint, as a recorded event.
+    let cleared = ok(
+        &t,
+        &[
+            "consent",
+            "clear",
+            ann,
+            "--reason",
+            "complaint filed by mistake",
+            "--by",
+            "ops",
+        ],
+    );
+    assert!(cleared.contains("cleared"), "{cleared}");
+    let after = lookup(&t, ann);
+    assert_eq!(
+        after["channels"]["email"]["verdict"], "allowed",
+        "{after:#}"
+    );
+    let clear = after["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(clear["effect"], "clear");
+    assert_eq!(clear["by"], "ops");
+    // A rebuild keeps the operator's clear.
+    ok(&t, &["consent", "rebuild"]);
+    assert_eq!(lookup(&t, ann)["channels"]["email"]["verdict"], "allowed");
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn nothing_sticky_cannot_be_cleared_and_a_bad_subject_is_refused() {
+    let t = tables("refusals").await;
+    let out = webhooks(
+        &t,
+        &["consent", "clear", "bob@example.com", "--reason", "x"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to clear"));
+    let out = webhooks(&t, &["consent", "nobody"]);
+    assert!(!out.status.success());
+}
+
+/// Every item of a consent table, as comparable text.
+async fn items(table: &str) -> BTreeSet<String> {
+    let page = client()
+        .await
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Scan");
+    page.items()
+        .iter()
+        .map(|item| {
+            let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            pairs.sort();
+            pairs.join(" ")
+        })
+        .collect()
+}

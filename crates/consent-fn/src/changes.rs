@@ -1,0 +1,133 @@
+//! `consent.changed`: when fan-out is on (`EVENT_BUS_NAME` set), each
+//! change of a person's verdicts goes on the EventBridge bus (source
+//! `marketing-webhooks.consent`), so a rule can push the opt-out to each
+//! platform's API.
+//!
+//! The function reads the subject's facts before writing the new one,
+//! folds both ways, and publishes before it writes: a record retried after
+//! a failed write publishes again (at least once), never not at all. Two
+//! batches changing one person at the same instant may each see the other's
+//! fact missing: a rare extra or missing event, never a wrong verdict in the
+//! table.
+
+use crate::lookup::answer;
+use consent::{Consent, Fact, Settings};
+use serde_json::{json, Value};
+use std::sync::Mutex;
+
+pub const SOURCE: &str = "marketing-webhooks.consent";
+pub const DETAIL_TYPE: &str = "consent.changed";
+
+/// The event's detail when `fact` changes the subject's verdicts:
+/// `{"subject", "event_id", "channels", "previous", "transactional_blocked"}`
+/// (channels as in the lookup's answer).
+pub fn change(subject: &str, before: &Consent, after: &Consent, fact: &Fact) -> Option<Value> {
+    if before.channels == after.channels
+        && before.transactional_blocked == after.transactional_blocked
+    {
+        return None;
+    }
+    Some(json!({
+        "subject": subject,
+        "event_id": fact.event_id,
+        "provider": fact.provider,
+        "channels": answer(subject, after)["channels"],
+        "previous": answer(subject, before)["channels"],
+        "transactional_blocked": after.transactional_blocked,
+    }))
+}
+
+enum Sink {
+    Off,
+    Bus {
+        client: aws_sdk_eventbridge::Client,
+        bus: String,
+    },
+    /// Tests: the details, kept.
+    Recorded(Mutex<Vec<Value>>),
+}
+
+/// Where verdict changes go, and the fold's settings to find them.
+pub struct Changes {
+    sink: Sink,
+    pub settings: Settings,
+}
+
+impl Changes {
+    pub fn off() -> Changes {
+        Changes {
+            sink: Sink::Off,
+            settings: Settings::default(),
+        }
+    }
+
+    pub fn to_bus(client: aws_sdk_eventbridge::Client, bus: String, settings: Settings) -> Changes {
+        Changes {
+            sink: Sink::Bus { client, bus },
+            settings,
+        }
+    }
+
+    pub fn recorded(settings: Settings) -> Changes {
+        Changes {
+            sink: Sink::Recorded(Mutex::new(Vec::new())),
+            settings,
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        !matches!(self.sink, Sink::Off)
+    }
+
+    /// What [`Changes::recorded`] kept.
+    pub fn published(&self) -> Vec<Value> {
+        match &self.sink {
+            Sink::Recorded(kept) => kept.lock().map(|k| k.clone()).unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub async fn publish(&self, details: Vec<Value>) -> Result<(), String> {
+        if details.is_empty() {
+            return Ok(());
+        }
+        match &self.sink {
+            Sink::Off => Ok(()),
+            Sink::Recorded(kept) => {
+                kept.lock().map_err(|e| e.to_string())?.extend(details);
+                Ok(())
+            }
+            Sink::Bus { client, bus } => {
+                for chunk in details.chunks(10) {
+                    let entries = chunk.iter().map(|detail| {
+                        aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                            .event_bus_name(bus)
+                            .source(SOURCE)
+                            .detail_type(DETAIL_TYPE)
+                            .detail(detail.to_string())
+                            .build()
+                    });
+                    let out = client
+                        .put_events()
+                        .set_entries(Some(entries.collect()))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "PutEvents: {}",
+                                aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                            )
+                        })?;
+                    if out.failed_entry_count() > 0 {
+                        return Err(format!(
+                            "PutEvents refused {} of {} entries",
+                            out.failed_entry_count(),
+                            chunk.len()
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}

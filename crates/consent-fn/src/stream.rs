@@ -1,0 +1,111 @@
+//! One batch of the events table's stream (Lambda's DynamoDB event) into
+//! the consent table. Each record stands alone: one that is malformed, or
+//! whose item the fold cannot read, or whose write fails, is logged with its
+//! event id and reported as a batch item failure (its sequence number); the
+//! records after it are still applied. Applying a record twice changes
+//! nothing (at-least-once delivery).
+
+use crate::changes::Changes;
+use crate::image::fact_from_image;
+use crate::metrics::Tally;
+use crate::table::ConsentTable;
+use aws_lambda_events::dynamodb::EventRecord;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use consent::Fact;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("malformed stream record: {0}")]
+    Malformed(String),
+    #[error("item the consent fold cannot read: {0}")]
+    Unreadable(#[from] consent::FactError),
+    #[error(transparent)]
+    Table(#[from] crate::table::TableError),
+    #[error("consent.changed not published: {0}")]
+    Publish(String),
+}
+
+/// Applies every record of `payload` (`{"Records": [...]}`) and answers
+/// which failed; newly stored events are counted in `tally` (the
+/// deliverability metrics) and verdict changes go to `changes` (when
+/// fan-out is on). A payload that is not a batch at all is an error for the
+/// whole invocation.
+pub async fn handle_batch(
+    table: &ConsentTable,
+    payload: &Value,
+    tally: &mut Tally,
+    changes: &Changes,
+) -> Result<DynamoDbEventResponse, RecordError> {
+    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+        return Err(RecordError::Malformed("no Records array".into()));
+    };
+    let mut response = DynamoDbEventResponse::default();
+    for record in records {
+        let error = match apply_record(table, record, changes).await {
+            Ok(Some(inserted)) => {
+                tally.count(&inserted);
+                continue;
+            }
+            Ok(None) => continue,
+            Err(error) => error,
+        };
+        let sequence = record
+            .pointer("/dynamodb/SequenceNumber")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let event_id = record
+            .pointer("/dynamodb/NewImage/event_id/S")
+            .or_else(|| record.pointer("/dynamodb/Keys/event_id/S"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        tracing::error!(
+            event_id,
+            sequence_number = sequence.as_deref().unwrap_or(""),
+            error = %error,
+            "consent: record not applied"
+        );
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = sequence;
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}
+
+/// Applies one record; answers the fact of a newly stored event (INSERT).
+async fn apply_record(
+    table: &ConsentTable,
+    record: &Value,
+    changes: &Changes,
+) -> Result<Option<Fact>, RecordError> {
+    let record: EventRecord = serde_json::from_value(record.clone())
+        .map_err(|e| RecordError::Malformed(e.to_string()))?;
+    // Removals (retention, erasure) take nothing away from the view: what
+    // keeps a person from being contacted again stays.
+    if record.event_name == "REMOVE" {
+        return Ok(None);
+    }
+    let fact = fact_from_image(&record.change.new_image)?;
+    if changes.is_on() && fact.is_relevant() {
+        publish_changes(table, &fact, changes).await?;
+    }
+    table.apply(&fact).await?;
+    Ok((record.event_name == "INSERT").then_some(fact))
+}
+
+/// Publishes the verdict changes `fact` makes, before it is written (see
+/// [`crate::changes`]).
+async fn publish_changes(
+    table: &ConsentTable,
+    fact: &Fact,
+    changes: &Changes,
+) -> Result<(), RecordError> {
+    let mut details = Vec::new();
+    for subject in consent::subjects(fact) {
+        let facts = table.person(&subject).await?;
+        let before = consent::fold(facts.clone(), &changes.settings);
+        let after = consent::fold(facts.into_iter().chain([fact.clone()]), &changes.settings);
+        details.extend(crate::changes::change(&subject, &before, &after, fact));
+    }
+    changes.publish(details).await.map_err(RecordError::Publish)
+}

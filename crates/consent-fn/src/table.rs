@@ -1,0 +1,281 @@
+//! The consent table: one item per (subject, fact), so two updates of one
+//! person at once can never lose a fact, and writing a fact twice leaves
+//! one item.
+//!
+//! | `subject` (hash) | `sk` (range) | holds |
+//! |---|---|---|
+//! | `email#…`, `phone#…`, `contact#<provider>#<id>` | `fact#<event_id>` | a consent fact (an opt-out, opt-in, bounce, recorded subscribe, an operator's clear) |
+//! | same | `delivered` | the subject's latest delivery (the `undeliverable` rule's separator; one item, not one per delivery) |
+//! | same | `link#<subject>` | the address and the contact id an event carried together |
+//!
+//! A fact is written only if absent or older (`occurred_at`), so the item
+//! ends as the later copy whatever the order of arrival: the same choice
+//! the fold makes.
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use consent::{Fact, Meaning, Subject};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+#[error("consent table: {0}")]
+pub struct TableError(pub String);
+
+fn fail<E>(action: &str, err: SdkError<E>) -> TableError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    TableError(format!("{action}: {}", DisplayErrorContext(&err)))
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    matches!(err, SdkError::ServiceError(e) if e.err().code() == Some("ConditionalCheckFailedException"))
+}
+
+/// The key (`sk`) a fact is kept under: deliveries share one item.
+pub fn sort_key(fact: &Fact) -> String {
+    if fact.meaning() == Meaning::Delivered {
+        "delivered".to_owned()
+    } else {
+        format!("fact#{}", fact.event_id)
+    }
+}
+
+/// The items one stored event makes: its fact under each of its subjects
+/// (when it is about consent), and the links between the address and the
+/// contact id it carried together.
+pub fn items_of(fact: &Fact) -> Result<Vec<Item>, TableError> {
+    let mut out = Vec::new();
+    if fact.is_relevant() {
+        let body: Item = serde_dynamo::aws_sdk_dynamodb_1::to_item(fact)
+            .map_err(|e| TableError(format!("fact {} as an item: {e}", fact.event_id)))?;
+        for subject in consent::subjects(fact) {
+            let mut item = body.clone();
+            item.insert("subject".into(), AttributeValue::S(subject));
+            item.insert("sk".into(), AttributeValue::S(sort_key(fact)));
+            out.push(item);
+        }
+    }
+    for (address, contact) in consent::links(fact) {
+        out.push(link_item(&address, &contact));
+        out.push(link_item(&contact, &address));
+    }
+    Ok(out)
+}
+
+fn link_item(from: &str, to: &str) -> Item {
+    HashMap::from([
+        ("subject".to_owned(), AttributeValue::S(from.to_owned())),
+        ("sk".to_owned(), AttributeValue::S(format!("link#{to}"))),
+        ("link".to_owned(), AttributeValue::S(to.to_owned())),
+    ])
+}
+
+/// What the table holds of one subject.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SubjectItems {
+    pub facts: Vec<Fact>,
+    pub links: BTreeSet<Subject>,
+}
+
+impl SubjectItems {
+    fn add(&mut self, item: &Item) -> Result<(), TableError> {
+        if let Some(AttributeValue::S(link)) = item.get("link") {
+            self.links.insert(link.clone());
+            return Ok(());
+        }
+        let mut body = item.clone();
+        body.remove("subject");
+        body.remove("sk");
+        let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
+            .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
+        self.facts.push(fact);
+        Ok(())
+    }
+}
+
+pub struct ConsentTable {
+    pub client: Client,
+    pub name: String,
+}
+
+impl ConsentTable {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        ConsentTable {
+            client,
+            name: name.into(),
+        }
+    }
+
+    /// Records one stored event: idempotent, and order-independent (a fact
+    /// already there from a later copy of the event is kept).
+    pub async fn apply(&self, fact: &Fact) -> Result<(), TableError> {
+        for item in items_of(fact)? {
+            self.put_if_newer(item).await?;
+        }
+        Ok(())
+    }
+
+    async fn put_if_newer(&self, item: Item) -> Result<(), TableError> {
+        let mut put = self.client.put_item().table_name(&self.name);
+        if let Some(AttributeValue::S(at)) = item.get("occurred_at") {
+            put = put
+                .condition_expression("attribute_not_exists(sk) OR occurred_at < :at")
+                .expression_attribute_values(":at", AttributeValue::S(at.clone()));
+        }
+        match put.set_item(Some(item)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(fail("PutItem", e)),
+        }
+    }
+
+    /// Everything kept under one subject.
+    pub async fn subject(&self, subject: &str) -> Result<SubjectItems, TableError> {
+        let mut out = SubjectItems::default();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("subject = :s")
+                .expression_attribute_values(":s", AttributeValue::S(subject.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| fail("Query", e))?;
+            for item in page.items() {
+                out.add(item)?;
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The facts of a person: the subject's own, and those of every subject
+    /// linked to it (the contact id an address was seen with, and back).
+    pub async fn person(&self, subject: &str) -> Result<Vec<Fact>, TableError> {
+        let own = self.subject(subject).await?;
+        let mut facts = own.facts;
+        for linked in &own.links {
+            facts.extend(self.subject(linked).await?.facts);
+        }
+        Ok(facts)
+    }
+
+    /// The whole table, by subject.
+    pub async fn scan(&self) -> Result<BTreeMap<Subject, SubjectItems>, TableError> {
+        let mut out: BTreeMap<Subject, SubjectItems> = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| fail("Scan", e))?;
+            for item in page.items() {
+                let Some(AttributeValue::S(subject)) = item.get("subject") else {
+                    continue;
+                };
+                out.entry(subject.clone()).or_default().add(item)?;
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Puts and deletes in batches of 25 (the rebuild), retrying what
+    /// DynamoDB leaves unprocessed.
+    pub async fn write_batch(&self, requests: Vec<WriteRequest>) -> Result<(), TableError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.name, pending)
+                    .send()
+                    .await
+                    .map_err(|e| fail("BatchWriteItem", e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.name))
+                    .unwrap_or_default();
+                attempt += 1;
+                if !pending.is_empty() {
+                    if attempt > 10 {
+                        return Err(TableError("BatchWriteItem kept items unprocessed".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5)))
+                        .await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn put_request(item: Item) -> Result<WriteRequest, TableError> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| TableError(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
+pub fn delete_request(subject: &str, sk: &str) -> Result<WriteRequest, TableError> {
+    let delete = DeleteRequest::builder()
+        .key("subject", AttributeValue::S(subject.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .build()
+        .map_err(|e| TableError(e.to_string()))?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
+/// Creates the consent table as infra/template.yaml defines it (tests and
+/// tools; `make dev` creates it from the template itself).
+pub async fn create_table(client: &Client, name: &str) -> Result<(), TableError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| TableError(e.to_string()))
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| TableError(e.to_string()))
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("subject")?)
+        .attribute_definitions(attribute("sk")?)
+        .key_schema(key("subject", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| fail("CreateTable", e))?;
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! Who a fact is about: `email#<email>`, `phone#<phone>`, and, when the
+//! event carries neither, `contact#<provider>#<id>`.
+
+use crate::fact::Fact;
+
+pub type Subject = String;
+
+/// The subjects a fact is stored under: its address(es), else its contact id.
+pub fn subjects(fact: &Fact) -> Vec<Subject> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(email) = fact
+        .email
+        .as_deref()
+        .map(email_key)
+        .filter(|e| !e.is_empty())
+    {
+        out.push(format!("email#{email}"));
+    }
+    if let Some(phone) = fact
+        .phone
+        .as_deref()
+        .map(phone_key)
+        .filter(|p| !p.is_empty())
+    {
+        out.push(format!("phone#{phone}"));
+    }
+    if out.is_empty() {
+        if let Some(id) = fact.contact_id.as_deref().filter(|id| !id.is_empty()) {
+            out.push(contact_subject(&fact.provider, id));
+        }
+    }
+    out
+}
+
+/// The contact-id subject that an event carrying both an id and an address
+/// links to that address: `contact#<provider>#<id>`.
+pub fn contact_subject(provider: &str, id: &str) -> Subject {
+    format!("contact#{provider}#{id}")
+}
+
+/// The subjects whose state this fact's addresses also take: the contact
+/// id, when the fact carries it beside an address.
+pub fn links(fact: &Fact) -> Vec<(Subject, Subject)> {
+    let Some(id) = fact.contact_id.as_deref().filter(|id| !id.is_empty()) else {
+        return Vec::new();
+    };
+    let contact = contact_subject(&fact.provider, id);
+    let mut out = Vec::new();
+    if let Some(email) = fact
+        .email
+        .as_deref()
+        .map(email_key)
+        .filter(|e| !e.is_empty())
+    {
+        out.push((format!("email#{email}"), contact.clone()));
+    }
+    if let Some(phone) = fact
+        .phone
+        .as_deref()
+        .map(phone_key)
+        .filter(|p| !p.is_empty())
+    {
+        out.push((format!("phone#{phone}"), contact.clone()));
+    }
+    out
+}
+
+fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A phone as digits, with the `+` of E.164 kept when it was there (`00`
+/// read as `+`); spaces, dashes, dots and brackets dropped. A national
+/// number stays as it was sent: its country cannot be guessed.
+fn phone_key(phone: &str) -> String {
+    let phone = phone.trim();
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        String::new()
+    } else if phone.starts_with('+') {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else {
+        digits
+    }
+}
+
+/// What a person typed (`a@b.c`, `+351 912 345 678`, `contact#flashy#42`,
+/// `email#A@b.c`) as a subject; `None` when it is none of those.
+pub fn normalize_subject(input: &str) -> Option<Subject> {
+    let input = input.trim();
+    if let Some(email) = input.strip_prefix("email#") {
+        return Some(format!("email#{}", email_key(email))).filter(|_| email.contains('@'));
+    }
+    if let Some(phone) = input.strip_prefix("phone#") {
+        let phone = phone_key(phone);
+        return (!phone.is_empty()).then(|| format!("phone#{phone}"));
+    }
+    if let Some(rest) = input.strip_prefix("contact#") {
+        let (provider, id) = rest.split_once('#')?;
+        return (!provider.is_empty() && !id.is_empty()).then(|| contact_subject(provider, id));
+    }
+    if input.contains('@') {
+        return Some(format!("email#{}", email_key(input)));
+    }
+    // `flashy:42`, as `webhooks contact` takes it.
+    if let Some((provider, id)) = input.split_once(':') {
+        let named = !provider.is_empty() && provider.chars().all(|c| c.is_ascii_alphabetic());
+        return (named && !id.is_empty()).then(|| contact_subject(&provider.to_lowercase(), id));
+    }
+    let phoneish = input
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phoneish && input.chars().any(|c| c.is_ascii_digit()) {
+        return Some(format!("phone#{}", phone_key(input)));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_about_its_addresses_else_its_contact_id() {
+        let fact = Fact {
+            provider: "flashy".into(),
+            email: Some(" Ann@Example.COM ".into()),
+            contact_id: Some("42".into()),
+            ..Fact::default()
+        };
+        assert_eq!(subjects(&fact), ["email#ann@example.com"]);
+        assert_eq!(
+            links(&fact),
+            [(
+                "email#ann@example.com".to_owned(),
+                "contact#flashy#42".to_owned()
+            )]
+        );
+        let id_only = Fact {
+            email: None,
+            ..fact
+        };
+        assert_eq!(subjects(&id_only), ["contact#flashy#42"]);
+    }
+
+    #[test]
+    fn what_a_person_types_becomes_a_subject() {
+        assert_eq!(normalize_subject("A@B.c").as_deref(), Some("email#a@b.c"));
+        assert_eq!(
+            normalize_subject("+351 912-345-678").as_deref(),
+            Some("phone#+351912345678")
+        );
+        assert_eq!(
+            normalize_subject("contact#flashy#42").as_deref(),
+            Some("contact#flashy#42")
+        );
+        assert_eq!(
+            normalize_subject("Flashy:42").as_deref(),
+            Some("contact#flashy#42")
+        );
+        assert_eq!(normalize_subject("nobody"), None);
+    }
+}
