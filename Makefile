@@ -99,10 +99,12 @@ smoke: $(TOOLS)
 	cargo build --locked -p cli
 	$(VENV)/bin/python infra/smoke.py $(SMOKE_ARGS)
 
-## Send a provider's sample API Gateway event to a running `make dev`: make invoke P=flashy
+## Send a provider's sample body, as an API Gateway event, to a running `make dev`: make invoke P=flashy
+## (infra/local/sample_event.py writes the event to target/invoke/<P>.json from events/bodies/<P>.json).
 P ?= flashy
 invoke: $(TOOLS)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file events/$(P).json
+	$(VENV)/bin/python $(LOCAL)/sample_event.py $(P)
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port 9000 $(P) --data-file target/invoke/$(P).json
 
 ## The named queries (analytics/*.sql) with DuckDB over an export of the
 ## running `make dev` (target/analytics/export): the campaign funnel first.

@@ -1265,7 +1265,10 @@ class Analytics(unittest.TestCase):
         self.assertEqual(params["projection.enabled"], "true")
         names = [RAW["Mappings"]["Providers"][k]["Name"] for k in RAW["Mappings"]["Providers"]]
         self.assertEqual(params["projection.provider.type"], "enum")
-        self.assertEqual(params["projection.provider.values"].split(","), names)
+        self.assertEqual(
+            params["projection.provider.values"].split(","), names,
+            "infra/template.yaml: AnalyticsEventsTable's projection.provider.values must name every Providers row, in order",
+        )
         self.assertEqual((params["projection.day.type"], params["projection.day.format"]), ("date", "yyyy-MM-dd"))
         self.assertTrue(params["projection.day.range"].endswith(",NOW"))
         layout = "s3://${AnalyticsBucket}/events/provider=${!provider}/day=${!day}/"

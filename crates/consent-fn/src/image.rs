@@ -3,30 +3,31 @@
 //! is turned into the same shape first, so both paths share this reading.
 
 use consent::{Fact, FactError};
+use events_table::attr;
 use serde_dynamo::{AttributeValue, Item};
 
 /// The consent facts of one stored event. An item without what the fold
 /// needs (id, provider, type, a readable time) is an error, never guessed.
 pub fn fact_from_image(image: &Item) -> Result<Fact, FactError> {
     let s = |name: &str| text(image.get(name));
-    let attributes = match image.get("attributes") {
+    let attributes = match image.get(attr::ATTRIBUTES) {
         Some(AttributeValue::M(map)) => Some(map),
         _ => None,
     };
-    let attr = |name: &str| attributes.and_then(|m| text(m.get(name)));
+    let inner = |name: &str| attributes.and_then(|m| text(m.get(name)));
     let fact = Fact {
-        event_id: s("event_id").unwrap_or_default(),
-        occurred_at: s("occurred_at").unwrap_or_default(),
-        provider: s("provider").unwrap_or_default(),
-        event_type: s("event_type").unwrap_or_default(),
-        channel: s("channel"),
-        email: s("email"),
-        phone: s("phone"),
-        contact_id: s("contact_id"),
-        list_id: s("list_id"),
-        bounce_type: attr("bounce_type"),
-        from_all: attr("from_all"),
-        text: attr("text"),
+        event_id: s(attr::EVENT_ID).unwrap_or_default(),
+        occurred_at: s(attr::OCCURRED_AT).unwrap_or_default(),
+        provider: s(attr::PROVIDER).unwrap_or_default(),
+        event_type: s(attr::EVENT_TYPE).unwrap_or_default(),
+        channel: s(attr::CHANNEL),
+        email: s(attr::EMAIL),
+        phone: s(attr::PHONE),
+        contact_id: s(attr::CONTACT_ID),
+        list_id: s(attr::LIST_ID),
+        bounce_type: inner("bounce_type"),
+        from_all: inner("from_all"),
+        text: inner("text"),
         ..Fact::default()
     };
     fact.check()?;

@@ -7,6 +7,7 @@
 use crate::image::{fact_from_image, image_of};
 use crate::table::{delete_request, put_request, sort_key, ConsentTable, Item, TableError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use events_table::attr;
 use std::collections::BTreeMap;
 
 /// What a rebuild did.
@@ -24,7 +25,19 @@ pub struct Rebuilt {
 }
 
 /// The attributes of a stored event the fold reads (not `raw`).
-const PROJECTION: &str = "event_id, provider, event_type, occurred_at, channel, email, phone, contact_id, list_id, attributes";
+/// What the fold reads of a stored event.
+const PROJECTION: [&str; 10] = [
+    attr::EVENT_ID,
+    attr::PROVIDER,
+    attr::EVENT_TYPE,
+    attr::OCCURRED_AT,
+    attr::CHANNEL,
+    attr::EMAIL,
+    attr::PHONE,
+    attr::CONTACT_ID,
+    attr::LIST_ID,
+    attr::ATTRIBUTES,
+];
 
 /// The consent items the events table accounts for, keyed (subject, sk),
 /// each the latest copy, as the stream's conditional writes leave them.
@@ -41,7 +54,7 @@ pub async fn desired_items(
             .client
             .scan()
             .table_name(events_table)
-            .projection_expression(PROJECTION)
+            .projection_expression(PROJECTION.join(", "))
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -53,11 +66,11 @@ pub async fn desired_items(
             })?;
         for item in page.items.unwrap_or_default() {
             summary.scanned += 1;
-            let id = match item.get("event_id") {
+            let id = match item.get(attr::EVENT_ID) {
                 Some(AttributeValue::S(id)) => id.clone(),
                 _ => String::new(),
             };
-            let is_consent_type = matches!(item.get("event_type"), Some(AttributeValue::S(t)) if consent::CONSENT_TYPES.contains(&t.as_str()));
+            let is_consent_type = matches!(item.get(attr::EVENT_TYPE), Some(AttributeValue::S(t)) if consent::CONSENT_TYPES.contains(&t.as_str()));
             let fact = match fact_from_image(&image_of(item)) {
                 Ok(fact) => fact,
                 Err(e) => {

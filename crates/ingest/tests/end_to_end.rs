@@ -12,7 +12,8 @@ use normalize::{normalize, Provider, Timestamp};
 use std::process::Command;
 use std::time::Duration;
 
-// The development token, which the sample events in events/ carry.
+// The development token, which the sample events of `make invoke` carry
+// (events/apigw-v2-template.json).
 const TOKEN: &str = "dev-token";
 
 async fn post(
@@ -159,7 +160,18 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
         assert_eq!(text, expected, "{method}");
     }
 
-    // And the sample events work with `cargo lambda invoke`.
+    // And a sample body works with `make invoke`: its API Gateway event,
+    // written by the same script, sent with `cargo lambda invoke`.
+    let written = Command::new("python3")
+        .current_dir(repo_root())
+        .args(["infra/local/sample_event.py", "flashy"])
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "sample_event.py: {}",
+        String::from_utf8_lossy(&written.stderr)
+    );
     let port = watch.port.to_string();
     let output = Command::new("cargo")
         .current_dir(repo_root())
@@ -172,7 +184,7 @@ async fn every_fixture_posted_over_http_is_in_the_table() {
             &port,
             "flashy",
             "--data-file",
-            "events/flashy.json",
+            "target/invoke/flashy.json",
         ])
         .output()
         .unwrap();

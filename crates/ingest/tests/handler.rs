@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{answer, app_with, counts, read, MemoryTable, Req, TOKEN};
+use common::{answer, app_with, counts, read, sample_event, MemoryTable, Req, TOKEN};
 use events_table::item::Item;
 use ingest::{App, Config, Provider};
 use normalize::Timestamp;
@@ -24,9 +24,8 @@ fn sendpulse_batch(n: usize) -> String {
 async fn sample_events_are_stored_and_counted() {
     for provider in Provider::ALL {
         let app = app_with(provider, &[("WEBHOOK_TOKENS", "dev-token")]);
-        let event = read(&format!("events/{provider}.json"));
-        let request = lambda_http::request::from_str(&event)
-            .expect("events/ file is an API Gateway v2 event");
+        let request = lambda_http::request::from_str(&sample_event(provider))
+            .expect("the sample event is an API Gateway v2 event");
         let (status, json) = answer(app.handle(request).await);
         assert_eq!(status, 200, "{provider}: {json}");
         let (received, stored, duplicates) = counts(&json);

@@ -1,7 +1,7 @@
 //! The providers, declared once. Everything that lists providers (the
 //! enum, `Provider::ALL`, the normalizer each one uses, the tests, the
 //! bench, the fuzz run, the Makefile's binaries) reads this table, and
-//! `tests/registry.rs` fails naming the place (fixtures, sample events,
+//! `tests/registry.rs` fails naming the place (fixtures and sample body,
 //! binary crate, template row, mapping section) a provider here lacks.
 //! docs/adding-a-provider.md says how to add one.
 

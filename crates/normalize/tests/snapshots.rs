@@ -7,6 +7,7 @@ use common::{provider_of, received_at};
 use normalize::{normalize, Event, CANONICAL_TYPES};
 use serde::Serialize;
 use serde_json::Value;
+use std::path::Path;
 
 #[derive(Serialize)]
 struct Case<'a> {
@@ -14,22 +15,34 @@ struct Case<'a> {
     events: &'a [Event],
 }
 
+/// The sample bodies of `make invoke` and the docs (`events/bodies/`) are
+/// fixtures too. (In one test: insta's `glob!` must not run in two threads
+/// at once.)
 #[test]
 fn fixtures() {
-    insta::glob!("fixtures/*/*.json", |path| {
-        let body = std::fs::read(path).expect("fixture readable");
-        let events = normalize(provider_of(path), &body, received_at())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let input: Value = serde_json::from_slice(&body).expect("fixture is JSON");
-        // Same snapshot whether or not serde_json's `preserve_order` is on.
-        let mut settings = insta::Settings::clone_current();
-        settings.set_sort_maps(true);
-        settings.bind(|| {
-            insta::assert_json_snapshot!(Case {
+    insta::glob!("fixtures/*/*.json", |path| snapshot("fixtures", path));
+    insta::glob!("../../../events/bodies", "*.json", |path| {
+        snapshot("sample_bodies", path)
+    });
+}
+
+/// Snapshots `path`'s events as `<name>@<path>`.
+fn snapshot(name: &str, path: &Path) {
+    let body = std::fs::read(path).expect("fixture readable");
+    let events = normalize(provider_of(path), &body, received_at())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let input: Value = serde_json::from_slice(&body).expect("fixture is JSON");
+    // Same snapshot whether or not serde_json's `preserve_order` is on.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_sort_maps(true);
+    settings.bind(|| {
+        insta::assert_json_snapshot!(
+            name,
+            Case {
                 input,
                 events: &events
-            });
-        });
+            }
+        );
     });
 }
 

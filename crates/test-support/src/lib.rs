@@ -60,6 +60,18 @@ pub fn fixture_files(provider: Provider) -> Vec<PathBuf> {
     files
 }
 
+/// A provider's sample body (`events/bodies/<provider>.json`) as API Gateway
+/// (HTTP API v2) hands it to the function: `events/apigw-v2-template.json`
+/// with `{provider}` replaced by the provider's name and `body` set to the
+/// sample body, as `make invoke` builds it (`infra/local/sample_event.py`).
+pub fn sample_event(provider: Provider) -> String {
+    let template = read("events/apigw-v2-template.json").replace("{provider}", provider.as_str());
+    let mut event: serde_json::Value =
+        serde_json::from_str(&template).expect("events/apigw-v2-template.json is JSON");
+    event["body"] = read(&format!("events/bodies/{provider}.json")).into();
+    event.to_string()
+}
+
 /// An item of the local table by its `event_id`, read consistently.
 pub async fn stored_item(
     client: &aws_sdk_dynamodb::Client,
