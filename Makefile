@@ -14,7 +14,7 @@ LOCAL := infra/local
 SAM := $(VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 
-.PHONY: dev test lint lint-infra build deploy deploy-guided invoke bench tools dynoxide machete stress fuzz
+.PHONY: dev test lint lint-infra build deploy deploy-check deploy-guided smoke invoke bench tools dynoxide machete stress fuzz
 
 tools: $(TOOLS) dynoxide
 $(TOOLS): $(LOCAL)/requirements.txt
@@ -78,11 +78,26 @@ $(SAM): $(TOOLS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+## Before `make deploy`: create the change set without executing it, check the
+## template as AWS processed it (each function its own code, secret and
+## routes) and print what would be added, changed and replaced.
+deploy-check: build $(SAM)
+	$(VENV)/bin/python infra/deploy_check.py -- $(DEPLOY_ARGS)
+
 deploy: build $(SAM)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --language-extensions --template-file infra/template.yaml $(DEPLOY_ARGS)
 
 deploy-guided: build $(SAM)
 	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --language-extensions --template-file infra/template.yaml $(DEPLOY_ARGS)
+
+## After a deploy: GET, HEAD and POST each provider's URL, read the events back
+## with the CLI and delete them. STACK=<name> (default: samconfig's), or
+## SMOKE_ARGS="--base-url http://127.0.0.1:9000/lambda-url --token dev-token" for `make dev`.
+STACK ?= marketing-webhooks
+SMOKE_ARGS ?= --stack $(STACK)
+smoke: $(TOOLS)
+	cargo build --locked -p cli
+	$(VENV)/bin/python infra/smoke.py $(SMOKE_ARGS)
 
 ## Send a provider's sample body, as an API Gateway event, to a running `make dev`: make invoke P=flashy
 ## (infra/local/sample_event.py writes the event to target/invoke/<P>.json from events/bodies/<P>.json).

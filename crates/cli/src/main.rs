@@ -13,7 +13,7 @@ mod replan;
 
 use args::Global;
 use clap::{Parser, Subcommand};
-use commands::{contact, export, quarantine, reprocess, send, show, stats, tail};
+use commands::{contact, delete, export, quarantine, reprocess, send, show, stats, tail};
 use db::Ctx;
 use error::Fail;
 use std::process::ExitCode;
@@ -53,6 +53,9 @@ enum Command {
     Reprocess(reprocess::Args),
     /// POST a body to a running endpoint (`make dev` by default).
     Send(send::Args),
+    /// Delete the items a body makes (its events, or what keeps a member
+    /// that is not one); --dry-run only prints their ids.
+    Delete(delete::Args),
     /// Write every event (without raw) as JSON Lines files partitioned by
     /// provider and day, for the SQL in analytics/ (docs/analytics.md).
     Export(export::Args),
@@ -76,6 +79,7 @@ async fn run(cli: Cli) -> Result<(), Fail> {
         Command::Quarantine(args) => quarantine::run(&Ctx::connect(g).await?, args).await,
         Command::Reprocess(args) => reprocess::run(&Ctx::connect(g).await?, args).await,
         Command::Send(args) => send::run(args).await,
+        Command::Delete(args) => delete::run(&Ctx::connect(g).await?, args).await,
         Command::Export(args) => export::run(&Ctx::connect(g).await?, args).await,
         Command::Consent(args) => commands::consent::run(&Ctx::connect(g).await?, g, args).await,
         Command::Suppressed(args) => commands::suppressed::run(&Ctx::connect(g).await?, args).await,

@@ -25,6 +25,10 @@ pub enum Rejection {
     /// 503: storage failed; the provider retries.
     #[error("storage is unavailable; retry later")]
     ServiceUnavailable(#[from] StoreError),
+    /// 503: the token secret could not be read, so no token can be checked;
+    /// the detail (for the log) says why.
+    #[error("the webhook tokens cannot be read; retry later")]
+    TokensUnavailable(String),
 }
 
 impl From<NormalizeError> for Rejection {
@@ -43,7 +47,9 @@ impl Rejection {
             Rejection::Unauthorized => StatusCode::UNAUTHORIZED,
             Rejection::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Rejection::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::ServiceUnavailable(_) | Rejection::TokensUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -51,6 +57,7 @@ impl Rejection {
     pub fn log_detail(&self) -> String {
         match self {
             Rejection::ServiceUnavailable(cause) => cause.to_string(),
+            Rejection::TokensUnavailable(reason) => reason.clone(),
             other => other.to_string(),
         }
     }

@@ -10,10 +10,11 @@
 //! provider's envelope at all (or carries too many members) is refused, and
 //! then it is quarantined whole as one `invalid` item.
 
-use crate::auth::{Authenticator, Presented};
+use crate::auth::Presented;
 use crate::config::Config;
 use crate::error::Rejection;
 use crate::metrics::RequestMetrics;
+use crate::tokens::{Refusal, Tokens};
 use events_table::intake::{BodyItems, Expiry, Intake};
 use events_table::save::{save, warn_in_part, Counts, Deadlines};
 use events_table::store::{Table, MAX_EVENTS};
@@ -37,7 +38,7 @@ const QUARANTINE_BUDGET: Duration = Duration::from_millis(1500);
 pub struct App<T> {
     provider: Provider,
     config: Config,
-    pub(crate) auth: Authenticator,
+    pub(crate) auth: Tokens,
     /// Public so tests can look into an in-memory table.
     pub table: T,
 }
@@ -75,8 +76,14 @@ enum Answer<'a> {
 }
 
 impl<T: Table> App<T> {
+    /// The app with the configuration's fixed tokens (`WEBHOOK_TOKENS`).
     pub fn new(provider: Provider, config: Config, table: T) -> Self {
-        let auth = Authenticator::new(&config.tokens, config.allow_unauthenticated);
+        let auth = Tokens::fixed(&config);
+        Self::with_tokens(provider, config, auth, table)
+    }
+
+    /// The app with tokens from elsewhere (Secrets Manager).
+    pub fn with_tokens(provider: Provider, config: Config, auth: Tokens, table: T) -> Self {
         App {
             provider,
             config,
@@ -123,14 +130,15 @@ impl<T: Table> App<T> {
                     latency_ms,
                     "webhook stored"
                 );
-                let body = self.config.success_body.clone().unwrap_or_else(|| {
-                    to_text(&Answer::Stored {
+                let body = match self.auth.success_body() {
+                    Some(body) => body.to_string(),
+                    None => to_text(&Answer::Stored {
                         received: counts.received,
                         stored: counts.stored,
                         duplicates: counts.duplicates,
                         quarantined: counts.quarantined,
-                    })
-                });
+                    }),
+                };
                 (StatusCode::OK, counts, body)
             }
             Outcome::Refused { rejection, counts } => {
@@ -177,10 +185,14 @@ impl<T: Table> App<T> {
             query_token: query.and_then(|q| q.first("token")),
             headers: Some(request.headers()),
         };
-        let verified = self
-            .auth
-            .verify(&presented, body)
-            .ok_or(Rejection::Unauthorized)?;
+        let verified =
+            self.auth
+                .verify(&presented, body)
+                .await
+                .map_err(|refusal| match refusal {
+                    Refusal::Unauthorized => Rejection::Unauthorized,
+                    Refusal::Unavailable(reason) => Rejection::TokensUnavailable(reason),
+                })?;
 
         // From here on, whatever is not stored as an event is quarantined.
         let intake = Intake {

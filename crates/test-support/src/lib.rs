@@ -2,19 +2,21 @@
 //! copy: API Gateway requests ([`request`]), the fixtures, an in-memory
 //! table that holds DynamoDB's limits ([`memory`]), a local DynamoDB of a
 //! test's own ([`dynoxide`]), a proxy in front of it that answers chosen
-//! calls with DynamoDB's faults ([`fault_proxy`]), and `cargo lambda watch`
-//! ([`watch`]).
+//! calls with DynamoDB's faults ([`fault_proxy`]), a local Secrets Manager
+//! ([`moto`]), and `cargo lambda watch` ([`watch`]).
 //! Development only; never part of a function.
 
 pub mod dynoxide;
 pub mod fault_proxy;
 pub mod memory;
+pub mod moto;
 pub mod request;
 pub mod watch;
 
 pub use dynoxide::Dynoxide;
 pub use fault_proxy::{Fault, FaultProxy, Rule};
 pub use memory::{ItemTest, MemoryTable};
+pub use moto::Moto;
 pub use request::{answer, counts, Req, TOKEN};
 pub use watch::Watch;
 

@@ -17,7 +17,8 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// `env`: the functions' environment; `extra`: more watch arguments;
+    /// `env`: the functions' environment (an empty value unsets a variable);
+    /// `extra`: more watch arguments;
     /// watch's own log goes to target/<log>.
     pub fn start(env: &[(&str, String)], extra: &[&str], log: &str) -> Watch {
         Watch::spawn(env, extra, log, None)
@@ -53,7 +54,13 @@ impl Watch {
             ])
             .args(extra);
         for (name, value) in env {
-            command.args(["--env-var", &format!("{name}={value}")]);
+            // The functions inherit watch's environment; an empty value
+            // takes the variable out of it (watch refuses empty values).
+            if value.is_empty() {
+                command.env_remove(name);
+            } else {
+                command.args(["--env-var", &format!("{name}={value}")]);
+            }
         }
         let log = std::fs::File::create(repo_root().join("target").join(log)).unwrap();
         let out = match &stdout {

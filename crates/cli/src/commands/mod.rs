@@ -2,6 +2,7 @@
 
 pub mod consent;
 pub mod contact;
+pub mod delete;
 pub mod export;
 pub mod forget;
 pub mod quarantine;

@@ -132,7 +132,7 @@ async fn post(
     Ok((status, String::from_utf8_lossy(&answer).into_owned()))
 }
 
-fn read_body(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
+pub fn read_body(path: &std::path::Path) -> Result<Vec<u8>, Fail> {
     if path.as_os_str() == "-" {
         let mut body = Vec::new();
         std::io::stdin()
