@@ -322,6 +322,9 @@ class Routes(unittest.TestCase):
                 "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"},
             },
         )
+        # The defaults SECURITY.md states.
+        self.assertEqual(RAW["Parameters"]["ThrottleRateLimit"]["Default"], 100)
+        self.assertEqual(RAW["Parameters"]["ThrottleBurstLimit"]["Default"], 200)
 
     def test_access_log_has_no_query_string_or_headers(self):
         """GIVEN tokens travel in the query string or a header THEN the access log format records neither."""

@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> Result<(), Fail> {
     let types: Vec<&str> = args.event_type.as_deref().into_iter().collect();
     if let Some(t) = types.iter().find(|t| !is_type(t)) {
         return Err(Fail::new(format!(
-            "unknown event type {t:?}: use a canonical type (email.opened, contact.subscribed, ...; README lists them), unknown or invalid"
+            "unknown event type {t:?}: use a canonical type (email.opened, contact.subscribed, ...; docs/mapping.md lists them), unknown or invalid"
         )));
     }
 
