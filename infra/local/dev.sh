@@ -50,14 +50,16 @@ cat <<TXT
 
 TXT
 
-env_args=()
+# The functions inherit watch's environment. Not `--env-var`: watch splits
+# its values at commas, which WEBHOOK_TOKENS ("new,old") and a JSON
+# RESPONSE_BODY hold.
 for name in TABLE_NAME WEBHOOK_TOKENS AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID \
     AWS_SECRET_ACCESS_KEY AWS_REGION ALLOW_UNAUTHENTICATED RESPONSE_BODY \
     RETENTION_DAYS MAX_BODY_BYTES CONSENT_TABLE_NAME CONSENT_HASH_KEY ERASE_LATER_EVENTS; do
-    if [ -n "${!name:-}" ]; then env_args+=(--env-var "$name=${!name}"); fi
+    if [ -n "${!name:-}" ]; then export "${name?}"; fi
 done
-env_args+=(--env-var "AWS_LAMBDA_LOG_FORMAT=JSON")
+export AWS_LAMBDA_LOG_FORMAT=JSON
 
 cd "$ROOT"
 # cargo lambda watch builds and hot-reloads every binary of the workspace.
-cargo lambda watch -A 127.0.0.1 -P $LAMBDA_PORT "${env_args[@]}"
+cargo lambda watch -A 127.0.0.1 -P $LAMBDA_PORT

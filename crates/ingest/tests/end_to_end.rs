@@ -39,10 +39,12 @@ async fn post(
 #[ignore = "needs the local DynamoDB and cargo-lambda of `make test`"]
 async fn every_fixture_posted_over_http_is_in_the_table() {
     let mut vars = vec![
-        ("WEBHOOK_TOKENS", TOKEN.to_owned()),
+        // Two tokens, as during a rotation: the functions must get the whole
+        // comma-separated value (watch's `--env-var` would split it).
+        ("WEBHOOK_TOKENS", format!("new-token,{TOKEN}")),
         // Only the runtime's line logging each invocation event as it
         // arrived, so the test can see how watch handed each body over
-        // (below). One directive: watch splits `--env-var` values at commas.
+        // (below).
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         (
             "RUST_LOG",

@@ -54,12 +54,13 @@ impl Watch {
             ])
             .args(extra);
         for (name, value) in env {
-            // The functions inherit watch's environment; an empty value
-            // takes the variable out of it (watch refuses empty values).
+            // The functions inherit watch's environment (not `--env-var`,
+            // whose values watch splits at commas); an empty value takes the
+            // variable out of it.
             if value.is_empty() {
                 command.env_remove(name);
             } else {
-                command.args(["--env-var", &format!("{name}={value}")]);
+                command.env(name, value);
             }
         }
         let log = std::fs::File::create(repo_root().join("target").join(log)).unwrap();
