@@ -298,6 +298,58 @@ fn three_soft_bounces_over_14_days_without_a_delivery_make_undeliverable() {
     );
 }
 
+/// The consent table keeps only each address's latest delivery, so the
+/// verdict must be the same with every delivery or with the latest alone.
+#[test]
+fn only_the_bounces_since_the_latest_delivery_count_towards_undeliverable() {
+    let delivered = |id: &str, days: i64| event(id, "egoi", "email.delivered", days * DAY);
+    let soft = |id: &str, days: i64| bounce(id, Some("soft"), days * DAY);
+    let first_run = vec![
+        soft("b0", 0),
+        soft("b7", 7),
+        delivered("d8", 8),
+        soft("b15", 15),
+    ];
+    assert_eq!(
+        name(&verdicts(first_run.clone()), Channel::Email),
+        "unknown"
+    );
+
+    let mut then_delivered = first_run.clone();
+    then_delivered.push(delivered("d20", 20));
+    let as_the_table_keeps_it: Vec<Fact> = then_delivered
+        .iter()
+        .filter(|f| f.event_id != "d8")
+        .cloned()
+        .collect();
+    for facts in [then_delivered.clone(), as_the_table_keeps_it] {
+        assert_eq!(
+            name(&verdicts(facts), Channel::Email),
+            "unknown",
+            "a delivery at day 8 came between the bounces"
+        );
+    }
+
+    let mut bounced_again = then_delivered.clone();
+    bounced_again.extend([soft("b21", 21), soft("b28", 28), soft("b36", 36)]);
+    let consent = verdicts(bounced_again.clone());
+    assert_eq!(
+        reason(&consent, Channel::Email),
+        Some(Reason::Undeliverable)
+    );
+    assert!(matches!(
+        &consent.channels[&Channel::Email],
+        Verdict::Suppressed { event_id, .. } if event_id == "b36"
+    ));
+
+    bounced_again.push(delivered("d40", 40));
+    assert_eq!(
+        name(&verdicts(bounced_again), Channel::Email),
+        "unknown",
+        "a later delivery shows the mailbox works again"
+    );
+}
+
 #[test]
 fn forgotten_suppresses_everything_and_stays() {
     let consent = verdicts(vec![
