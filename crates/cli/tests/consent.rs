@@ -179,7 +179,10 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
     assert_eq!(complained["channels"]["email"]["verdict"], "suppressed");
     assert_eq!(complained["channels"]["email"]["reason"], "complained");
     assert_eq!(complained["channels"]["email"]["provider"], "enkod");
-    assert_eq!(complained["channels"]["sms"]["verdict"], "allowed");
+    // The e-mail opt-ins lift SendPulse's channel-less unsubscribe on email
+    // only: sms and web push stay suppressed.
+    assert_eq!(complained["channels"]["sms"]["reason"], "unsubscribed");
+    assert_eq!(complained["channels"]["web_push"]["provider"], "sendpulse");
     assert_eq!(complained["transactional_blocked"], false);
 
     let csv = ok(&t, &["suppressed", "--csv"]);
@@ -193,6 +196,13 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
         &row[..7],
         [ann, "", "", "email", "complained", "all", "enkod"]
     );
+    for channel in ["sms", "web_push"] {
+        let row: Vec<&str> = lines.next().expect("a row").split(',').collect();
+        assert_eq!(
+            &row[..7],
+            [ann, "", "", channel, "unsubscribed", "all", "sendpulse"]
+        );
+    }
     assert_eq!(lines.next(), None);
     assert_eq!(
         ok(&t, &["suppressed", "--ses"]),
@@ -200,7 +210,8 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
     );
     let json: Value =
         serde_json::from_str(&ok(&t, &["suppressed", "--json", "--channel", "sms"])).unwrap();
-    assert_eq!(json, Value::Array(vec![]));
+    assert_eq!(json[0]["reason"], "unsubscribed");
+    assert_eq!(json.as_array().map(Vec::len), Some(1));
 
     // The rebuild from the events table ends where the stream did.
     let streamed = items(&t.consent).await;

@@ -8,7 +8,8 @@
 //! - `contact.resubscribed` (and an SMS START, a web push subscription)
 //!   lifts `unsubscribed`; `contact.confirmed` also lifts `hard_bounced` and
 //!   `undeliverable`; nothing lifts `complained` or `forgotten` but an
-//!   operator's clear;
+//!   operator's clear; an SMS STOP (an inbound SMS, an sms-channel
+//!   opt-out) is lifted only by an SMS opt-in (START, an sms-channel event);
 //! - `undeliverable`: [`Settings::undeliverable_bounces`] soft or
 //!   unknown-kind bounces since the latest delivery (or confirmation),
 //!   spanning at least [`Settings::undeliverable_days`];
@@ -281,9 +282,11 @@ fn channel_verdict(
     let in_force: Vec<&OptOut> = opt_outs
         .iter()
         .filter(|o| {
-            !opt_ins
-                .iter()
-                .any(|(kind, at, _)| kind.lifts(o.reason) && at - o.at >= settings.grace_ms)
+            !opt_ins.iter().any(|(kind, at, opt_in)| {
+                kind.lifts(o.reason)
+                    && at - o.at >= settings.grace_ms
+                    && (channel != Channel::Sms || !o.fact.is_sms_event() || opt_in.is_sms_event())
+            })
         })
         .collect();
     let reasons = in_force.iter().map(|o| o.reason).collect();

@@ -125,7 +125,11 @@ fn a_complaint_suppresses_email_and_stays_through_any_opt_in() {
         event("k1", "flashy", "contact.confirmed", 2 * DAY),
     ]);
     assert_eq!(reason(&consent, Channel::Email), Some(Reason::Complained));
-    assert_eq!(name(&consent, Channel::Sms), "allowed");
+    assert_eq!(
+        name(&consent, Channel::Sms),
+        "unknown",
+        "e-mail opt-ins say nothing about SMS"
+    );
     assert!(!consent.transactional_blocked);
 }
 
@@ -233,6 +237,71 @@ fn an_inbound_sms_stop_word_unsubscribes_that_phone_s_sms_and_start_opts_back_in
     assert!(
         chat.history.is_empty(),
         "an ordinary message is not consent history"
+    );
+}
+
+#[test]
+fn an_opt_in_without_a_channel_counts_on_the_channels_its_addresses_imply() {
+    // The normalizer gives contact.* events no channel: an e-mail double
+    // opt-in says nothing about SMS or web push.
+    let email_only = verdicts(vec![event("k1", "egoi", "contact.confirmed", 0)]);
+    assert_eq!(name(&email_only, Channel::Email), "allowed");
+    assert_eq!(name(&email_only, Channel::Sms), "unknown");
+    assert_eq!(name(&email_only, Channel::WebPush), "unknown");
+
+    let phone_only = Fact {
+        email: None,
+        phone: Some("+351912345678".into()),
+        ..event("r1", "enkod", "contact.resubscribed", 0)
+    };
+    let consent = verdicts(vec![phone_only]);
+    assert_eq!(name(&consent, Channel::Sms), "allowed");
+    assert_eq!(name(&consent, Channel::Email), "unknown");
+
+    // An opt-out without a channel still suppresses all three; an e-mail
+    // resubscribe lifts it on email only.
+    let consent = verdicts(vec![
+        event("u1", "sendpulse", "contact.unsubscribed", 0),
+        event("r1", "flashy", "contact.resubscribed", DAY),
+    ]);
+    assert_eq!(name(&consent, Channel::Email), "allowed");
+    assert_eq!(reason(&consent, Channel::Sms), Some(Reason::Unsubscribed));
+    assert_eq!(
+        reason(&consent, Channel::WebPush),
+        Some(Reason::Unsubscribed)
+    );
+}
+
+#[test]
+fn an_sms_stop_is_lifted_only_by_an_sms_opt_in() {
+    let both = |id: &str, event_type: &str, channel: Option<&str>, secs: i64| Fact {
+        phone: Some("+351912345678".into()),
+        channel: channel.map(str::to_owned),
+        ..event(id, "egoi", event_type, secs)
+    };
+    let confirmed_by_email = verdicts(vec![
+        sms("m1", "STOP", 0),
+        both("k1", "contact.confirmed", None, DAY),
+    ]);
+    assert_eq!(
+        reason(&confirmed_by_email, Channel::Sms),
+        Some(Reason::Unsubscribed)
+    );
+    assert_eq!(name(&confirmed_by_email, Channel::Email), "allowed");
+
+    let sms_resubscribe = verdicts(vec![
+        sms("m1", "STOP", 0),
+        both("r1", "contact.resubscribed", Some("sms"), DAY),
+    ]);
+    assert_eq!(name(&sms_resubscribe, Channel::Sms), "allowed");
+
+    let sms_unsubscribe = verdicts(vec![
+        both("u1", "contact.unsubscribed", Some("sms"), 0),
+        both("r1", "contact.resubscribed", None, DAY),
+    ]);
+    assert_eq!(
+        reason(&sms_unsubscribe, Channel::Sms),
+        Some(Reason::Unsubscribed)
     );
 }
 
