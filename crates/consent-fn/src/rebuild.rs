@@ -9,7 +9,9 @@
 //! the consent table and are kept.
 
 use crate::image::{fact_from_image, image_of};
-use crate::table::{delete_request, put_request, sort_key, ConsentTable, Item, TableError};
+use crate::table::{
+    delete_request, digest, put_request, sort_key, ConsentTable, Item, TableError, DIGEST,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use events_table::attr;
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,8 +25,9 @@ pub struct Rebuilt {
     pub applied: u64,
     /// Consent events the fold could not read (left out, listed on stderr).
     pub unreadable: u64,
-    /// Consent items written, and facts deleted because their event is
-    /// still stored but retyped to a type the view does not keep.
+    /// Consent items written (absent or changed; those already as the
+    /// events table says are left alone), and facts deleted because their
+    /// event is still stored but retyped to a type the view does not keep.
     pub written: u64,
     pub deleted: u64,
 }
@@ -128,15 +131,19 @@ pub async fn rebuild(
     let mut summary = Rebuilt::default();
     let desired = desired_items(table, events_table, &mut summary, on_unreadable).await?;
     let mut requests = Vec::new();
+    // What the table holds: a fact's digest, or "" for a link.
+    let mut existing: BTreeMap<(String, String), String> = BTreeMap::new();
     for (subject, items) in table.scan().await? {
-        // A forgotten person's events are gone: their records are what
-        // keeps them suppressed.
-        if subject.starts_with(crate::erasure::FORGOTTEN) {
-            continue;
+        for link in &items.links {
+            existing.insert((subject.clone(), format!("link#{link}")), String::new());
         }
         for fact in &items.facts {
             let key = (subject.clone(), sort_key(fact));
-            if desired.not_consent.contains(&fact.event_id)
+            existing.insert(key.clone(), digest(fact));
+            // A forgotten person's events are gone: their records are what
+            // keeps them suppressed.
+            if !subject.starts_with(crate::erasure::FORGOTTEN)
+                && desired.not_consent.contains(&fact.event_id)
                 && fact.event_type != consent::CLEARED
                 && !desired.items.contains_key(&key)
             {
@@ -145,11 +152,22 @@ pub async fn rebuild(
         }
     }
     summary.deleted = requests.len() as u64;
-    summary.written = desired.items.len() as u64;
-    for item in desired.items.into_values() {
-        requests.push(put_request(item)?);
+    // An item the table lacks goes in a batch; one it holds in another
+    // version is put as the stream puts it, so a later copy the stream
+    // wrote meanwhile is never overwritten by an older one.
+    let mut changed = Vec::new();
+    for (key, item) in desired.items {
+        match existing.get(&key) {
+            None => requests.push(put_request(item)?),
+            Some(held) if *held == s(&item, DIGEST) => continue,
+            Some(_) => changed.push(item),
+        }
+        summary.written += 1;
     }
     table.write_batch(requests).await?;
+    for item in changed {
+        table.put_if_newer(item).await?;
+    }
     Ok(summary)
 }
 

@@ -9,9 +9,11 @@
 //! | same | `link#<subject>` | the address and the contact id an event carried together |
 //! | `forgotten#<kind>#<hex>` | the same three, and `erasure#<time>` | a forgotten person's records under a keyed hash of each address, and what was erased ([`crate::erasure`]) |
 //!
-//! A fact is written only if absent or older (`occurred_at`), so the item
-//! ends as the later copy whatever the order of arrival: the same choice
-//! the fold makes.
+//! A fact is written only if absent, older (`occurred_at`), or of the same
+//! time with other content (`digest`, a hash of the fact: a reprocessed
+//! event turning a soft bounce into a hard one, or a bounce into a
+//! complaint), so the item ends as the later copy whatever the order of
+//! arrival, and writing the same fact twice changes nothing.
 
 use crate::erasure::{ErasureRecord, HashKey, ERASURE_SK};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -46,6 +48,20 @@ pub fn sort_key(fact: &Fact) -> String {
     }
 }
 
+/// The attribute holding [`digest`] on a fact's item.
+pub const DIGEST: &str = "digest";
+
+/// A fact's content as a short hash: two copies of one event at one time
+/// differ exactly when their digests do.
+pub fn digest(fact: &Fact) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(fact).unwrap_or_default();
+    Sha256::digest(text.as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The items one stored event makes: its fact under each of its subjects
 /// (when it is about consent), and the links between the address and the
 /// contact id it carried together.
@@ -58,6 +74,7 @@ pub fn items_of(fact: &Fact) -> Result<Vec<Item>, TableError> {
             let mut item = body.clone();
             item.insert("subject".into(), AttributeValue::S(subject));
             item.insert("sk".into(), AttributeValue::S(sort_key(fact)));
+            item.insert(DIGEST.into(), AttributeValue::S(digest(fact)));
             out.push(item);
         }
     }
@@ -100,6 +117,7 @@ impl SubjectItems {
         let mut body = item.clone();
         body.remove("subject");
         body.remove("sk");
+        body.remove(DIGEST);
         let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
             .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
         self.facts.push(fact);
@@ -142,12 +160,22 @@ impl ConsentTable {
         Ok(())
     }
 
-    async fn put_if_newer(&self, item: Item) -> Result<(), TableError> {
+    /// Puts a fact's item unless the table holds a later copy, or the same
+    /// one; other items (links) unconditionally.
+    pub async fn put_if_newer(&self, item: Item) -> Result<(), TableError> {
         let mut put = self.client.put_item().table_name(&self.name);
         if let Some(AttributeValue::S(at)) = item.get("occurred_at") {
+            let digest = match item.get(DIGEST) {
+                Some(AttributeValue::S(d)) => d.clone(),
+                _ => String::new(),
+            };
             put = put
-                .condition_expression("attribute_not_exists(sk) OR occurred_at < :at")
-                .expression_attribute_values(":at", AttributeValue::S(at.clone()));
+                .condition_expression(
+                    "attribute_not_exists(sk) OR occurred_at < :at \
+                     OR (occurred_at = :at AND (attribute_not_exists(digest) OR digest <> :digest))",
+                )
+                .expression_attribute_values(":at", AttributeValue::S(at.clone()))
+                .expression_attribute_values(":digest", AttributeValue::S(digest));
         }
         match put.set_item(Some(item)).send().await {
             Ok(_) => Ok(()),

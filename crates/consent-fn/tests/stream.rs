@@ -334,3 +334,54 @@ async fn each_verdict_change_is_published_once_and_a_redelivery_publishes_nothin
     assert_eq!(published[0]["subject"], "email#eve@example.com");
     assert_eq!(published[0]["channels"]["email"]["reason"], "unsubscribed");
 }
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn a_reprocessed_event_of_the_same_time_replaces_its_fact() {
+    let table = fresh_table().await;
+    let at = "2026-03-02T10:00:00.000Z";
+    let bounce = |kind: &str| {
+        let mut image = stored("b1", "egoi", "email.bounced", at, "dan@example.com");
+        image["attributes"] = json!({"M": {"bounce_type": {"S": kind}}});
+        image
+    };
+    let mut modified = record(2, bounce("hard"));
+    modified["eventName"] = json!("MODIFY");
+    let complained = {
+        let mut r = record(
+            3,
+            stored("b1", "egoi", "email.complained", at, "dan@example.com"),
+        );
+        r["eventName"] = json!("MODIFY");
+        r
+    };
+    let reason = || async {
+        let (consent, facts) =
+            lookup::look_up(&table, "email#dan@example.com", &Settings::default())
+                .await
+                .unwrap();
+        assert_eq!(facts.len(), 1);
+        match &consent.channels[&Channel::Email] {
+            Verdict::Suppressed { reason, .. } => reason.as_str().to_owned(),
+            other => other.name().to_owned(),
+        }
+    };
+    let off = consent_fn::changes::Changes::off();
+    for (batch, expected) in [
+        (record(1, bounce("soft")), "unknown"),
+        (modified, "hard_bounced"),
+        (complained.clone(), "complained"),
+        (complained, "complained"),
+    ] {
+        let response = stream::handle_batch(
+            &table,
+            &json!({"Records": [batch]}),
+            &mut Default::default(),
+            &off,
+        )
+        .await
+        .unwrap();
+        assert!(failures(&response).is_empty());
+        assert_eq!(reason().await, expected);
+    }
+}
