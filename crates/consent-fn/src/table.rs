@@ -93,10 +93,17 @@ fn link_item(from: &str, to: &str) -> Item {
     ])
 }
 
+/// The attribute that marks a fact's item whose verdict changes were not
+/// yet published (fan-out): the `consent.changed` details, as JSON. A
+/// record retried after a failed publish publishes them from here.
+pub const UNPUBLISHED: &str = "unpublished";
+
 /// What the table holds of one subject.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SubjectItems {
     pub facts: Vec<Fact>,
+    /// Event id → verdict changes not yet published ([`UNPUBLISHED`]).
+    pub unpublished: BTreeMap<String, String>,
     pub links: BTreeSet<Subject>,
     /// Erasures of the person (forgotten subjects only).
     pub erasures: Vec<ErasureRecord>,
@@ -118,8 +125,12 @@ impl SubjectItems {
         body.remove("subject");
         body.remove("sk");
         body.remove(DIGEST);
+        let unpublished = body.remove(UNPUBLISHED);
         let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
             .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
+        if let Some(AttributeValue::S(details)) = unpublished {
+            self.unpublished.insert(fact.event_id.clone(), details);
+        }
         self.facts.push(fact);
         Ok(())
     }
@@ -154,8 +165,45 @@ impl ConsentTable {
     /// Records one stored event: idempotent, and order-independent (a fact
     /// already there from a later copy of the event is kept).
     pub async fn apply(&self, fact: &Fact) -> Result<(), TableError> {
-        for item in items_of(fact)? {
+        self.apply_marked(fact, None).await
+    }
+
+    /// [`ConsentTable::apply`], the fact's items marked with the verdict
+    /// changes still to publish ([`UNPUBLISHED`]), when there are some.
+    pub async fn apply_marked(
+        &self,
+        fact: &Fact,
+        unpublished: Option<&str>,
+    ) -> Result<(), TableError> {
+        for mut item in items_of(fact)? {
+            if let Some(details) = unpublished.filter(|_| item.contains_key(DIGEST)) {
+                item.insert(UNPUBLISHED.into(), AttributeValue::S(details.to_owned()));
+            }
             self.put_if_newer(item).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the [`UNPUBLISHED`] mark off the fact's items once its changes
+    /// are published: each item is put again as it was, only if it is still
+    /// that copy and still marked.
+    pub async fn mark_published(&self, fact: &Fact) -> Result<(), TableError> {
+        for item in items_of(fact)? {
+            let Some(AttributeValue::S(digest)) = item.get(DIGEST).cloned() else {
+                continue;
+            };
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .condition_expression("digest = :digest AND attribute_exists(unpublished)")
+                .expression_attribute_values(":digest", AttributeValue::S(digest))
+                .set_item(Some(item));
+            match put.send().await {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(fail("PutItem", e)),
+            }
         }
         Ok(())
     }
@@ -222,6 +270,11 @@ impl ConsentTable {
     /// with the hash key, also those kept under the subject's keyed hash if
     /// the person was forgotten.
     pub async fn person(&self, subject: &str) -> Result<Vec<Fact>, TableError> {
+        Ok(self.person_items(subject).await?.facts)
+    }
+
+    /// [`ConsentTable::person`], with the unpublished marks of the facts.
+    pub async fn person_items(&self, subject: &str) -> Result<SubjectItems, TableError> {
         let mut subjects = vec![subject.to_owned()];
         if let Some(forgotten) = self
             .hash_key
@@ -231,15 +284,18 @@ impl ConsentTable {
         {
             subjects.push(forgotten);
         }
-        let mut facts = Vec::new();
+        let mut out = SubjectItems::default();
         for subject in subjects {
             let own = self.subject(&subject).await?;
-            facts.extend(own.facts);
+            out.facts.extend(own.facts);
+            out.unpublished.extend(own.unpublished);
             for linked in &own.links {
-                facts.extend(self.subject(linked).await?.facts);
+                let linked = self.subject(linked).await?;
+                out.facts.extend(linked.facts);
+                out.unpublished.extend(linked.unpublished);
             }
         }
-        Ok(facts)
+        Ok(out)
     }
 
     /// The whole table, by subject.

@@ -385,3 +385,50 @@ async fn a_reprocessed_event_of_the_same_time_replaces_its_fact() {
         assert_eq!(reason().await, expected);
     }
 }
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn with_the_bus_down_the_opt_out_still_reaches_the_view_and_is_published_on_retry() {
+    let table = fresh_table().await;
+    let changes = consent_fn::changes::Changes::failing(1, Settings::default());
+    let unsubscribe = record(
+        1,
+        stored(
+            "u1",
+            "sendpulse",
+            "contact.unsubscribed",
+            "2026-03-02T10:00:00.000Z",
+            "fay@example.com",
+        ),
+    );
+    let batch = json!({"Records": [unsubscribe]});
+    let first = stream::handle_batch(&table, &batch, &mut Default::default(), &changes)
+        .await
+        .unwrap();
+    assert_eq!(failures(&first), ["1"], "the failed publish is retried");
+    assert!(changes.published().is_empty());
+    let (consent, _) = lookup::look_up(&table, "email#fay@example.com", &Settings::default())
+        .await
+        .unwrap();
+    assert!(
+        consent.channels[&Channel::Email].is_suppressed(),
+        "the opt-out did not wait for the bus"
+    );
+
+    for _ in 0..2 {
+        let retried = stream::handle_batch(&table, &batch, &mut Default::default(), &changes)
+            .await
+            .unwrap();
+        assert!(failures(&retried).is_empty());
+    }
+    let published = changes.published();
+    assert_eq!(published.len(), 1, "published on retry, then not again");
+    assert_eq!(published[0]["event_id"], "u1");
+    assert_eq!(published[0]["channels"]["email"]["verdict"], "suppressed");
+    let raw = table.raw_items("email#fay@example.com").await.unwrap();
+    assert!(
+        raw.iter()
+            .all(|item| !item.contains_key(table::UNPUBLISHED)),
+        "the mark is taken off once published"
+    );
+}
