@@ -4,8 +4,10 @@
 //! platform's API.
 //!
 //! The function reads the subject's facts before writing the new one,
-//! folds both ways, and publishes before it writes: a record retried after
-//! a failed write publishes again (at least once), never not at all. Two
+//! folds both ways, writes, then publishes: a bus that is down never keeps
+//! an opt-out from the view. Until published, the changes are kept on the
+//! fact's items (`unpublished`), so a record retried after a failed publish
+//! publishes them again (at least once), never not at all. Two
 //! batches changing one person at the same instant may each see the other's
 //! fact missing: a rare extra or missing event, never a wrong verdict in the
 //! table.
@@ -43,8 +45,14 @@ enum Sink {
         client: aws_sdk_eventbridge::Client,
         bus: String,
     },
-    /// Tests: the details, kept.
-    Recorded(Mutex<Vec<Value>>),
+    /// Tests: the details, kept; the first `failures` publishes fail.
+    Recorded(Mutex<Recorded>),
+}
+
+#[derive(Default)]
+struct Recorded {
+    kept: Vec<Value>,
+    failures: usize,
 }
 
 /// Where verdict changes go, and the fold's settings to find them.
@@ -70,7 +78,19 @@ impl Changes {
 
     pub fn recorded(settings: Settings) -> Changes {
         Changes {
-            sink: Sink::Recorded(Mutex::new(Vec::new())),
+            sink: Sink::Recorded(Mutex::new(Recorded::default())),
+            settings,
+        }
+    }
+
+    /// Tests: a [`Changes::recorded`] whose next `n` publishes fail, as
+    /// with the bus down.
+    pub fn failing(n: usize, settings: Settings) -> Changes {
+        Changes {
+            sink: Sink::Recorded(Mutex::new(Recorded {
+                kept: Vec::new(),
+                failures: n,
+            })),
             settings,
         }
     }
@@ -82,7 +102,7 @@ impl Changes {
     /// What [`Changes::recorded`] kept.
     pub fn published(&self) -> Vec<Value> {
         match &self.sink {
-            Sink::Recorded(kept) => kept.lock().map(|k| k.clone()).unwrap_or_default(),
+            Sink::Recorded(kept) => kept.lock().map(|k| k.kept.clone()).unwrap_or_default(),
             _ => Vec::new(),
         }
     }
@@ -93,8 +113,13 @@ impl Changes {
         }
         match &self.sink {
             Sink::Off => Ok(()),
-            Sink::Recorded(kept) => {
-                kept.lock().map_err(|e| e.to_string())?.extend(details);
+            Sink::Recorded(recorded) => {
+                let mut recorded = recorded.lock().map_err(|e| e.to_string())?;
+                if recorded.failures > 0 {
+                    recorded.failures -= 1;
+                    return Err("the bus is down (test)".into());
+                }
+                recorded.kept.extend(details);
                 Ok(())
             }
             Sink::Bus { client, bus } => {

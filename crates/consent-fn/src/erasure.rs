@@ -314,7 +314,15 @@ fn forgotten_item(key: &HashKey, item: &Item) -> Option<Item> {
         item.insert("sk".into(), AttributeValue::S(format!("link#{link}")));
         item.insert("link".into(), AttributeValue::S(link));
     }
-    for name in ["email", "phone", "contact_id"] {
+    // `digest` is an unkeyed hash of the fact, address included, and
+    // `unpublished` names the subject: neither may outlive the address.
+    for name in [
+        "email",
+        "phone",
+        "contact_id",
+        crate::table::DIGEST,
+        crate::table::UNPUBLISHED,
+    ] {
         item.remove(name);
     }
     Some(item)
@@ -530,10 +538,19 @@ mod tests {
                 AttributeValue::S("ann@example.com".into()),
             ),
             ("contact_id".to_owned(), AttributeValue::S("42".into())),
+            ("digest".to_owned(), AttributeValue::S("0123abcd".into())),
+            (
+                "unpublished".to_owned(),
+                AttributeValue::S(r#"[{"subject":"email#ann@example.com"}]"#.into()),
+            ),
         ]);
         let moved = forgotten_item(&key, &item).unwrap();
         assert!(!format!("{moved:?}").contains("ann@"), "{moved:?}");
         assert!(!moved.contains_key("contact_id"));
+        assert!(
+            !moved.contains_key("digest"),
+            "an unkeyed hash of the address"
+        );
         let link = Item::from([
             (
                 "subject".to_owned(),

@@ -1,15 +1,20 @@
 //! The whole view derived again from the events table (`webhooks consent
 //! rebuild`): for a deployment that had events before the consent function,
 //! or after a change of the rules. It writes what the stream would have
-//! written, deletes consent items no stored event accounts for any more, and
-//! keeps the operators' clears and forgotten people's records (they live
-//! only in the consent table).
+//! written and deletes nothing the stream may have built: an event gone from
+//! the events table (retention, erasure) takes nothing away from the view,
+//! as the stream ignores removals. The one fact it deletes is that of an
+//! event still stored but retyped (by reprocessing) to a type the view does
+//! not keep. Operators' clears and forgotten people's records live only in
+//! the consent table and are kept.
 
 use crate::image::{fact_from_image, image_of};
-use crate::table::{delete_request, put_request, sort_key, ConsentTable, Item, TableError};
+use crate::table::{
+    delete_request, digest, put_request, sort_key, ConsentTable, Item, TableError, DIGEST,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use events_table::attr;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What a rebuild did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,7 +25,9 @@ pub struct Rebuilt {
     pub applied: u64,
     /// Consent events the fold could not read (left out, listed on stderr).
     pub unreadable: u64,
-    /// Consent items written, and deleted as no longer accounted for.
+    /// Consent items written (absent or changed; those already as the
+    /// events table says are left alone), and facts deleted because their
+    /// event is still stored but retyped to a type the view does not keep.
     pub written: u64,
     pub deleted: u64,
 }
@@ -40,15 +47,23 @@ const PROJECTION: [&str; 10] = [
     attr::ATTRIBUTES,
 ];
 
-/// The consent items the events table accounts for, keyed (subject, sk),
-/// each the latest copy, as the stream's conditional writes leave them.
+/// What the events table says: the consent items it accounts for, keyed
+/// (subject, sk), each the latest copy, as the stream's conditional writes
+/// leave them; and the ids of stored events of a type the view does not keep.
+#[derive(Debug, Default)]
+pub struct Desired {
+    pub items: BTreeMap<(String, String), Item>,
+    pub not_consent: BTreeSet<String>,
+}
+
 pub async fn desired_items(
     table: &ConsentTable,
     events_table: &str,
     summary: &mut Rebuilt,
     mut on_unreadable: impl FnMut(&str, &str),
-) -> Result<BTreeMap<(String, String), Item>, TableError> {
-    let mut desired: BTreeMap<(String, String), Item> = BTreeMap::new();
+) -> Result<Desired, TableError> {
+    let mut out = Desired::default();
+    let desired = &mut out.items;
     let mut start = None;
     loop {
         let page = table
@@ -72,6 +87,10 @@ pub async fn desired_items(
                 _ => String::new(),
             };
             let is_consent_type = matches!(item.get(attr::EVENT_TYPE), Some(AttributeValue::S(t)) if consent::CONSENT_TYPES.contains(&t.as_str()));
+            if !is_consent_type && matches!(item.get(attr::EVENT_TYPE), Some(AttributeValue::S(_)))
+            {
+                out.not_consent.insert(id.clone());
+            }
             let fact = match fact_from_image(&image_of(item)) {
                 Ok(fact) => fact,
                 Err(e) => {
@@ -98,7 +117,7 @@ pub async fn desired_items(
         }
         start = page.last_evaluated_key;
         if start.is_none() {
-            return Ok(desired);
+            return Ok(out);
         }
     }
 }
@@ -112,32 +131,43 @@ pub async fn rebuild(
     let mut summary = Rebuilt::default();
     let desired = desired_items(table, events_table, &mut summary, on_unreadable).await?;
     let mut requests = Vec::new();
+    // What the table holds: a fact's digest, or "" for a link.
+    let mut existing: BTreeMap<(String, String), String> = BTreeMap::new();
     for (subject, items) in table.scan().await? {
-        // A forgotten person's events are gone: their records are what
-        // keeps them suppressed.
-        if subject.starts_with(crate::erasure::FORGOTTEN) {
-            continue;
+        for link in &items.links {
+            existing.insert((subject.clone(), format!("link#{link}")), String::new());
         }
         for fact in &items.facts {
-            let sk = sort_key(fact);
-            let kept_by_operator = fact.event_type == consent::CLEARED;
-            if !kept_by_operator && !desired.contains_key(&(subject.clone(), sk.clone())) {
-                requests.push(delete_request(&subject, &sk)?);
-            }
-        }
-        for link in &items.links {
-            let sk = format!("link#{link}");
-            if !desired.contains_key(&(subject.clone(), sk.clone())) {
-                requests.push(delete_request(&subject, &sk)?);
+            let key = (subject.clone(), sort_key(fact));
+            existing.insert(key.clone(), digest(fact));
+            // A forgotten person's events are gone: their records are what
+            // keeps them suppressed.
+            if !subject.starts_with(crate::erasure::FORGOTTEN)
+                && desired.not_consent.contains(&fact.event_id)
+                && fact.event_type != consent::CLEARED
+                && !desired.items.contains_key(&key)
+            {
+                requests.push(delete_request(&subject, &key.1)?);
             }
         }
     }
     summary.deleted = requests.len() as u64;
-    summary.written = desired.len() as u64;
-    for item in desired.into_values() {
-        requests.push(put_request(item)?);
+    // An item the table lacks goes in a batch; one it holds in another
+    // version is put as the stream puts it, so a later copy the stream
+    // wrote meanwhile is never overwritten by an older one.
+    let mut changed = Vec::new();
+    for (key, item) in desired.items {
+        match existing.get(&key) {
+            None => requests.push(put_request(item)?),
+            Some(held) if *held == s(&item, DIGEST) => continue,
+            Some(_) => changed.push(item),
+        }
+        summary.written += 1;
     }
     table.write_batch(requests).await?;
+    for item in changed {
+        table.put_if_newer(item).await?;
+    }
     Ok(summary)
 }
 

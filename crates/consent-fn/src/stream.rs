@@ -1,6 +1,7 @@
 //! One batch of the events table's stream (Lambda's DynamoDB event) into
 //! the consent table. Each record stands alone: one that is malformed, or
-//! whose item the fold cannot read, or whose write fails, is logged with its
+//! whose item the fold cannot read, or whose write (or, with fan-out, whose
+//! publish, after the write) fails, is logged with its
 //! event id and reported as a batch item failure (its sequence number); the
 //! records after it are still applied. Applying a record twice changes
 //! nothing (at-least-once delivery).
@@ -99,9 +100,10 @@ async fn apply_record(
         }
     }
     if changes.is_on() && fact.is_relevant() {
-        publish_changes(table, &fact, changes).await?;
+        apply_and_publish(table, &fact, changes).await?;
+    } else {
+        table.apply(&fact).await?;
     }
-    table.apply(&fact).await?;
     Ok((record.event_name == "INSERT").then_some(fact))
 }
 
@@ -112,19 +114,44 @@ fn is_consent_type(record: &EventRecord) -> bool {
     )
 }
 
-/// Publishes the verdict changes `fact` makes, before it is written (see
-/// [`crate::changes`]).
-async fn publish_changes(
+/// Writes `fact`, then publishes the verdict changes it makes (see
+/// [`crate::changes`]): the view never waits for the bus. The changes are
+/// found before the write and kept on the fact's items until published, so
+/// a record retried after a failed publish publishes them again, never not
+/// at all.
+async fn apply_and_publish(
     table: &ConsentTable,
     fact: &Fact,
     changes: &Changes,
 ) -> Result<(), RecordError> {
     let mut details = Vec::new();
+    let mut unpublished = None;
     for subject in consent::subjects(fact) {
-        let facts = table.person(&subject).await?;
+        let person = table.person_items(&subject).await?;
+        if let Some(kept) = person.unpublished.get(&fact.event_id) {
+            unpublished = Some(kept.clone());
+        }
+        let facts = person.facts;
         let before = consent::fold(facts.clone(), &changes.settings);
         let after = consent::fold(facts.into_iter().chain([fact.clone()]), &changes.settings);
         details.extend(crate::changes::change(&subject, &before, &after, fact));
     }
-    changes.publish(details).await.map_err(RecordError::Publish)
+    if details.is_empty() {
+        // Already written: what an earlier attempt could not publish, if any.
+        table.apply(fact).await?;
+        let Some(kept) = unpublished else {
+            return Ok(());
+        };
+        details = serde_json::from_str(&kept).map_err(|e| RecordError::Publish(e.to_string()))?;
+    } else {
+        table
+            .apply_marked(fact, Some(&Value::Array(details.clone()).to_string()))
+            .await?;
+    }
+    changes
+        .publish(details)
+        .await
+        .map_err(RecordError::Publish)?;
+    table.mark_published(fact).await?;
+    Ok(())
 }

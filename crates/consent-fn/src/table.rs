@@ -9,9 +9,11 @@
 //! | same | `link#<subject>` | the address and the contact id an event carried together |
 //! | `forgotten#<kind>#<hex>` | the same three, and `erasure#<time>` | a forgotten person's records under a keyed hash of each address, and what was erased ([`crate::erasure`]) |
 //!
-//! A fact is written only if absent or older (`occurred_at`), so the item
-//! ends as the later copy whatever the order of arrival: the same choice
-//! the fold makes.
+//! A fact is written only if absent, older (`occurred_at`), or of the same
+//! time with other content (`digest`, a hash of the fact: a reprocessed
+//! event turning a soft bounce into a hard one, or a bounce into a
+//! complaint), so the item ends as the later copy whatever the order of
+//! arrival, and writing the same fact twice changes nothing.
 
 use crate::erasure::{ErasureRecord, HashKey, ERASURE_SK};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -46,6 +48,20 @@ pub fn sort_key(fact: &Fact) -> String {
     }
 }
 
+/// The attribute holding [`digest`] on a fact's item.
+pub const DIGEST: &str = "digest";
+
+/// A fact's content as a short hash: two copies of one event at one time
+/// differ exactly when their digests do.
+pub fn digest(fact: &Fact) -> String {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(fact).unwrap_or_default();
+    Sha256::digest(text.as_bytes())[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The items one stored event makes: its fact under each of its subjects
 /// (when it is about consent), and the links between the address and the
 /// contact id it carried together.
@@ -58,6 +74,7 @@ pub fn items_of(fact: &Fact) -> Result<Vec<Item>, TableError> {
             let mut item = body.clone();
             item.insert("subject".into(), AttributeValue::S(subject));
             item.insert("sk".into(), AttributeValue::S(sort_key(fact)));
+            item.insert(DIGEST.into(), AttributeValue::S(digest(fact)));
             out.push(item);
         }
     }
@@ -76,10 +93,17 @@ fn link_item(from: &str, to: &str) -> Item {
     ])
 }
 
+/// The attribute that marks a fact's item whose verdict changes were not
+/// yet published (fan-out): the `consent.changed` details, as JSON. A
+/// record retried after a failed publish publishes them from here.
+pub const UNPUBLISHED: &str = "unpublished";
+
 /// What the table holds of one subject.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SubjectItems {
     pub facts: Vec<Fact>,
+    /// Event id → verdict changes not yet published ([`UNPUBLISHED`]).
+    pub unpublished: BTreeMap<String, String>,
     pub links: BTreeSet<Subject>,
     /// Erasures of the person (forgotten subjects only).
     pub erasures: Vec<ErasureRecord>,
@@ -100,8 +124,13 @@ impl SubjectItems {
         let mut body = item.clone();
         body.remove("subject");
         body.remove("sk");
+        body.remove(DIGEST);
+        let unpublished = body.remove(UNPUBLISHED);
         let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
             .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
+        if let Some(AttributeValue::S(details)) = unpublished {
+            self.unpublished.insert(fact.event_id.clone(), details);
+        }
         self.facts.push(fact);
         Ok(())
     }
@@ -136,18 +165,65 @@ impl ConsentTable {
     /// Records one stored event: idempotent, and order-independent (a fact
     /// already there from a later copy of the event is kept).
     pub async fn apply(&self, fact: &Fact) -> Result<(), TableError> {
-        for item in items_of(fact)? {
+        self.apply_marked(fact, None).await
+    }
+
+    /// [`ConsentTable::apply`], the fact's items marked with the verdict
+    /// changes still to publish ([`UNPUBLISHED`]), when there are some.
+    pub async fn apply_marked(
+        &self,
+        fact: &Fact,
+        unpublished: Option<&str>,
+    ) -> Result<(), TableError> {
+        for mut item in items_of(fact)? {
+            if let Some(details) = unpublished.filter(|_| item.contains_key(DIGEST)) {
+                item.insert(UNPUBLISHED.into(), AttributeValue::S(details.to_owned()));
+            }
             self.put_if_newer(item).await?;
         }
         Ok(())
     }
 
-    async fn put_if_newer(&self, item: Item) -> Result<(), TableError> {
+    /// Takes the [`UNPUBLISHED`] mark off the fact's items once its changes
+    /// are published: each item is put again as it was, only if it is still
+    /// that copy and still marked.
+    pub async fn mark_published(&self, fact: &Fact) -> Result<(), TableError> {
+        for item in items_of(fact)? {
+            let Some(AttributeValue::S(digest)) = item.get(DIGEST).cloned() else {
+                continue;
+            };
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .condition_expression("digest = :digest AND attribute_exists(unpublished)")
+                .expression_attribute_values(":digest", AttributeValue::S(digest))
+                .set_item(Some(item));
+            match put.send().await {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => {}
+                Err(e) => return Err(fail("PutItem", e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a fact's item unless the table holds a later copy, or the same
+    /// one; other items (links) unconditionally.
+    pub async fn put_if_newer(&self, item: Item) -> Result<(), TableError> {
         let mut put = self.client.put_item().table_name(&self.name);
         if let Some(AttributeValue::S(at)) = item.get("occurred_at") {
+            let digest = match item.get(DIGEST) {
+                Some(AttributeValue::S(d)) => d.clone(),
+                _ => String::new(),
+            };
             put = put
-                .condition_expression("attribute_not_exists(sk) OR occurred_at < :at")
-                .expression_attribute_values(":at", AttributeValue::S(at.clone()));
+                .condition_expression(
+                    "attribute_not_exists(sk) OR occurred_at < :at \
+                     OR (occurred_at = :at AND (attribute_not_exists(digest) OR digest <> :digest))",
+                )
+                .expression_attribute_values(":at", AttributeValue::S(at.clone()))
+                .expression_attribute_values(":digest", AttributeValue::S(digest));
         }
         match put.set_item(Some(item)).send().await {
             Ok(_) => Ok(()),
@@ -194,6 +270,11 @@ impl ConsentTable {
     /// with the hash key, also those kept under the subject's keyed hash if
     /// the person was forgotten.
     pub async fn person(&self, subject: &str) -> Result<Vec<Fact>, TableError> {
+        Ok(self.person_items(subject).await?.facts)
+    }
+
+    /// [`ConsentTable::person`], with the unpublished marks of the facts.
+    pub async fn person_items(&self, subject: &str) -> Result<SubjectItems, TableError> {
         let mut subjects = vec![subject.to_owned()];
         if let Some(forgotten) = self
             .hash_key
@@ -203,15 +284,18 @@ impl ConsentTable {
         {
             subjects.push(forgotten);
         }
-        let mut facts = Vec::new();
+        let mut out = SubjectItems::default();
         for subject in subjects {
             let own = self.subject(&subject).await?;
-            facts.extend(own.facts);
+            out.facts.extend(own.facts);
+            out.unpublished.extend(own.unpublished);
             for linked in &own.links {
-                facts.extend(self.subject(linked).await?.facts);
+                let linked = self.subject(linked).await?;
+                out.facts.extend(linked.facts);
+                out.unpublished.extend(linked.unpublished);
             }
         }
-        Ok(facts)
+        Ok(out)
     }
 
     /// The whole table, by subject.

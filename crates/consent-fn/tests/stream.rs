@@ -334,3 +334,101 @@ async fn each_verdict_change_is_published_once_and_a_redelivery_publishes_nothin
     assert_eq!(published[0]["subject"], "email#eve@example.com");
     assert_eq!(published[0]["channels"]["email"]["reason"], "unsubscribed");
 }
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn a_reprocessed_event_of_the_same_time_replaces_its_fact() {
+    let table = fresh_table().await;
+    let at = "2026-03-02T10:00:00.000Z";
+    let bounce = |kind: &str| {
+        let mut image = stored("b1", "egoi", "email.bounced", at, "dan@example.com");
+        image["attributes"] = json!({"M": {"bounce_type": {"S": kind}}});
+        image
+    };
+    let mut modified = record(2, bounce("hard"));
+    modified["eventName"] = json!("MODIFY");
+    let complained = {
+        let mut r = record(
+            3,
+            stored("b1", "egoi", "email.complained", at, "dan@example.com"),
+        );
+        r["eventName"] = json!("MODIFY");
+        r
+    };
+    let reason = || async {
+        let (consent, facts) =
+            lookup::look_up(&table, "email#dan@example.com", &Settings::default())
+                .await
+                .unwrap();
+        assert_eq!(facts.len(), 1);
+        match &consent.channels[&Channel::Email] {
+            Verdict::Suppressed { reason, .. } => reason.as_str().to_owned(),
+            other => other.name().to_owned(),
+        }
+    };
+    let off = consent_fn::changes::Changes::off();
+    for (batch, expected) in [
+        (record(1, bounce("soft")), "unknown"),
+        (modified, "hard_bounced"),
+        (complained.clone(), "complained"),
+        (complained, "complained"),
+    ] {
+        let response = stream::handle_batch(
+            &table,
+            &json!({"Records": [batch]}),
+            &mut Default::default(),
+            &off,
+        )
+        .await
+        .unwrap();
+        assert!(failures(&response).is_empty());
+        assert_eq!(reason().await, expected);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn with_the_bus_down_the_opt_out_still_reaches_the_view_and_is_published_on_retry() {
+    let table = fresh_table().await;
+    let changes = consent_fn::changes::Changes::failing(1, Settings::default());
+    let unsubscribe = record(
+        1,
+        stored(
+            "u1",
+            "sendpulse",
+            "contact.unsubscribed",
+            "2026-03-02T10:00:00.000Z",
+            "fay@example.com",
+        ),
+    );
+    let batch = json!({"Records": [unsubscribe]});
+    let first = stream::handle_batch(&table, &batch, &mut Default::default(), &changes)
+        .await
+        .unwrap();
+    assert_eq!(failures(&first), ["1"], "the failed publish is retried");
+    assert!(changes.published().is_empty());
+    let (consent, _) = lookup::look_up(&table, "email#fay@example.com", &Settings::default())
+        .await
+        .unwrap();
+    assert!(
+        consent.channels[&Channel::Email].is_suppressed(),
+        "the opt-out did not wait for the bus"
+    );
+
+    for _ in 0..2 {
+        let retried = stream::handle_batch(&table, &batch, &mut Default::default(), &changes)
+            .await
+            .unwrap();
+        assert!(failures(&retried).is_empty());
+    }
+    let published = changes.published();
+    assert_eq!(published.len(), 1, "published on retry, then not again");
+    assert_eq!(published[0]["event_id"], "u1");
+    assert_eq!(published[0]["channels"]["email"]["verdict"], "suppressed");
+    let raw = table.raw_items("email#fay@example.com").await.unwrap();
+    assert!(
+        raw.iter()
+            .all(|item| !item.contains_key(table::UNPUBLISHED)),
+        "the mark is taken off once published"
+    );
+}

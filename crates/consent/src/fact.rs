@@ -202,13 +202,32 @@ impl Fact {
         }
     }
 
-    /// An opt-in's channels: the event's own, else all three. An opt-in on
-    /// a channel the view does not keep (WhatsApp) lifts nothing here.
+    /// An opt-in's channels: the event's own, else those its own addresses
+    /// imply (an e-mail address: email; a phone: sms); never web push, and
+    /// none for an event carrying only a contact id. An opt-in on a channel
+    /// the view does not keep (WhatsApp) lifts nothing here.
     fn channels(&self) -> Vec<Channel> {
         match self.channel.as_deref() {
-            None => Channel::ALL.to_vec(),
+            None => {
+                let has = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+                let mut out = Vec::new();
+                if has(&self.email) {
+                    out.push(Channel::Email);
+                }
+                if has(&self.phone) {
+                    out.push(Channel::Sms);
+                }
+                out
+            }
             Some(c) => Channel::parse(c).into_iter().collect(),
         }
+    }
+
+    /// An event about SMS itself: an inbound SMS, or one whose channel is
+    /// `sms`. An SMS opt-out of this kind (a STOP) is lifted only by an SMS
+    /// opt-in of this kind (START, UNSTOP, YES, an sms-channel resubscribe).
+    pub fn is_sms_event(&self) -> bool {
+        self.event_type == "sms.received" || self.channel.as_deref() == Some("sms")
     }
 
     /// An opt-out's channels: the event's own, else (none, or one the view

@@ -8,10 +8,11 @@
 //! - `contact.resubscribed` (and an SMS START, a web push subscription)
 //!   lifts `unsubscribed`; `contact.confirmed` also lifts `hard_bounced` and
 //!   `undeliverable`; nothing lifts `complained` or `forgotten` but an
-//!   operator's clear;
+//!   operator's clear; an SMS STOP (an inbound SMS, an sms-channel
+//!   opt-out) is lifted only by an SMS opt-in (START, an sms-channel event);
 //! - `undeliverable`: [`Settings::undeliverable_bounces`] soft or
-//!   unknown-kind bounces in a row, with no delivery (nor a confirmation)
-//!   between them, spanning at least [`Settings::undeliverable_days`];
+//!   unknown-kind bounces since the latest delivery (or confirmation),
+//!   spanning at least [`Settings::undeliverable_days`];
 //! - `suppressed` when any opt-out is in force (the strongest is shown),
 //!   else `allowed` when an opt-in that counts was seen, else `unknown`.
 //!
@@ -281,9 +282,11 @@ fn channel_verdict(
     let in_force: Vec<&OptOut> = opt_outs
         .iter()
         .filter(|o| {
-            !opt_ins
-                .iter()
-                .any(|(kind, at, _)| kind.lifts(o.reason) && at - o.at >= settings.grace_ms)
+            !opt_ins.iter().any(|(kind, at, opt_in)| {
+                kind.lifts(o.reason)
+                    && at - o.at >= settings.grace_ms
+                    && (channel != Channel::Sms || !o.fact.is_sms_event() || opt_in.is_sms_event())
+            })
         })
         .collect();
     let reasons = in_force.iter().map(|o| o.reason).collect();
@@ -313,16 +316,14 @@ fn channel_verdict(
     (verdict, reasons)
 }
 
-/// The `undeliverable` opt-outs: each soft bounce that completes a run of
-/// at least N bounces spanning at least D days, with no delivery or
-/// confirmation strictly between two of them.
+/// The `undeliverable` opt-outs: the soft bounces since the latest
+/// delivery (or email confirmation), once at least N of them span at least
+/// D days. Only the latest delivery matters: a run of bounces "with no
+/// delivery between them" is exactly the bounces after it, and the consent
+/// table keeps only each address's latest delivery. A bounce at the same
+/// instant as the delivery still counts (the conservative side).
 fn undeliverable<'a>(live: &[&'a Fact], settings: &Settings) -> Vec<OptOut<'a>> {
-    let bounces: Vec<&Fact> = live
-        .iter()
-        .copied()
-        .filter(|f| f.meaning() == Meaning::SoftBounce)
-        .collect();
-    let mut separators: Vec<i64> = live
+    let latest_separator = live
         .iter()
         .filter(|f| match f.meaning() {
             Meaning::Delivered => true,
@@ -330,30 +331,28 @@ fn undeliverable<'a>(live: &[&'a Fact], settings: &Settings) -> Vec<OptOut<'a>> 
             _ => false,
         })
         .map(|f| f.at())
+        .max();
+    let run: Vec<&Fact> = live
+        .iter()
+        .copied()
+        .filter(|f| f.meaning() == Meaning::SoftBounce)
+        .filter(|f| latest_separator.is_none_or(|s| f.at() >= s))
         .collect();
-    separators.sort_unstable();
-    let between = |a: i64, b: i64| {
-        let first_after_a = separators.partition_point(|&s| s <= a);
-        separators.get(first_after_a).is_some_and(|&s| s < b)
-    };
     let span_ms = settings.undeliverable_days.saturating_mul(86_400_000);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 0..bounces.len() {
-        if i > 0 && between(bounces[i - 1].at(), bounces[i].at()) {
-            start = i;
-        }
-        if i + 1 - start >= settings.undeliverable_bounces.max(1)
-            && bounces[i].at() - bounces[start].at() >= span_ms
-        {
-            out.push(OptOut {
-                reason: Reason::Undeliverable,
-                at: bounces[i].at(),
-                fact: bounces[i],
-            });
-        }
-    }
-    out
+    let Some(first) = run.first() else {
+        return Vec::new();
+    };
+    run.iter()
+        .enumerate()
+        .filter(|(i, b)| {
+            i + 1 >= settings.undeliverable_bounces.max(1) && b.at() - first.at() >= span_ms
+        })
+        .map(|(_, b)| OptOut {
+            reason: Reason::Undeliverable,
+            at: b.at(),
+            fact: b,
+        })
+        .collect()
 }
 
 fn entry(fact: &Fact, cleared: bool) -> HistoryEntry {

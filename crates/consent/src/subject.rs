@@ -99,7 +99,8 @@ pub fn normalize_subject(input: &str) -> Option<Subject> {
     }
     if let Some(rest) = input.strip_prefix("contact#") {
         let (provider, id) = rest.split_once('#')?;
-        return (!provider.is_empty() && !id.is_empty()).then(|| contact_subject(provider, id));
+        return (!provider.is_empty() && !id.is_empty())
+            .then(|| contact_subject(&provider.to_lowercase(), id));
     }
     if input.contains('@') {
         return Some(format!("email#{}", email_key(input)));
@@ -159,6 +160,11 @@ mod tests {
         assert_eq!(
             normalize_subject("Flashy:42").as_deref(),
             Some("contact#flashy#42")
+        );
+        assert_eq!(
+            normalize_subject("contact#Flashy#42").as_deref(),
+            Some("contact#flashy#42"),
+            "the provider is lower-cased in both spellings"
         );
         assert_eq!(normalize_subject("nobody"), None);
     }

@@ -125,7 +125,11 @@ fn a_complaint_suppresses_email_and_stays_through_any_opt_in() {
         event("k1", "flashy", "contact.confirmed", 2 * DAY),
     ]);
     assert_eq!(reason(&consent, Channel::Email), Some(Reason::Complained));
-    assert_eq!(name(&consent, Channel::Sms), "allowed");
+    assert_eq!(
+        name(&consent, Channel::Sms),
+        "unknown",
+        "e-mail opt-ins say nothing about SMS"
+    );
     assert!(!consent.transactional_blocked);
 }
 
@@ -237,6 +241,71 @@ fn an_inbound_sms_stop_word_unsubscribes_that_phone_s_sms_and_start_opts_back_in
 }
 
 #[test]
+fn an_opt_in_without_a_channel_counts_on_the_channels_its_addresses_imply() {
+    // The normalizer gives contact.* events no channel: an e-mail double
+    // opt-in says nothing about SMS or web push.
+    let email_only = verdicts(vec![event("k1", "egoi", "contact.confirmed", 0)]);
+    assert_eq!(name(&email_only, Channel::Email), "allowed");
+    assert_eq!(name(&email_only, Channel::Sms), "unknown");
+    assert_eq!(name(&email_only, Channel::WebPush), "unknown");
+
+    let phone_only = Fact {
+        email: None,
+        phone: Some("+351912345678".into()),
+        ..event("r1", "enkod", "contact.resubscribed", 0)
+    };
+    let consent = verdicts(vec![phone_only]);
+    assert_eq!(name(&consent, Channel::Sms), "allowed");
+    assert_eq!(name(&consent, Channel::Email), "unknown");
+
+    // An opt-out without a channel still suppresses all three; an e-mail
+    // resubscribe lifts it on email only.
+    let consent = verdicts(vec![
+        event("u1", "sendpulse", "contact.unsubscribed", 0),
+        event("r1", "flashy", "contact.resubscribed", DAY),
+    ]);
+    assert_eq!(name(&consent, Channel::Email), "allowed");
+    assert_eq!(reason(&consent, Channel::Sms), Some(Reason::Unsubscribed));
+    assert_eq!(
+        reason(&consent, Channel::WebPush),
+        Some(Reason::Unsubscribed)
+    );
+}
+
+#[test]
+fn an_sms_stop_is_lifted_only_by_an_sms_opt_in() {
+    let both = |id: &str, event_type: &str, channel: Option<&str>, secs: i64| Fact {
+        phone: Some("+351912345678".into()),
+        channel: channel.map(str::to_owned),
+        ..event(id, "egoi", event_type, secs)
+    };
+    let confirmed_by_email = verdicts(vec![
+        sms("m1", "STOP", 0),
+        both("k1", "contact.confirmed", None, DAY),
+    ]);
+    assert_eq!(
+        reason(&confirmed_by_email, Channel::Sms),
+        Some(Reason::Unsubscribed)
+    );
+    assert_eq!(name(&confirmed_by_email, Channel::Email), "allowed");
+
+    let sms_resubscribe = verdicts(vec![
+        sms("m1", "STOP", 0),
+        both("r1", "contact.resubscribed", Some("sms"), DAY),
+    ]);
+    assert_eq!(name(&sms_resubscribe, Channel::Sms), "allowed");
+
+    let sms_unsubscribe = verdicts(vec![
+        both("u1", "contact.unsubscribed", Some("sms"), 0),
+        both("r1", "contact.resubscribed", None, DAY),
+    ]);
+    assert_eq!(
+        reason(&sms_unsubscribe, Channel::Sms),
+        Some(Reason::Unsubscribed)
+    );
+}
+
+#[test]
 fn a_web_push_unsubscribe_is_web_push_only() {
     let consent = verdicts(vec![event("w1", "egoi", "web_push.unsubscribed", 0)]);
     assert_eq!(
@@ -295,6 +364,58 @@ fn three_soft_bounces_over_14_days_without_a_delivery_make_undeliverable() {
         reason(&two, Channel::Email),
         Some(Reason::Undeliverable),
         "both numbers are settings"
+    );
+}
+
+/// The consent table keeps only each address's latest delivery, so the
+/// verdict must be the same with every delivery or with the latest alone.
+#[test]
+fn only_the_bounces_since_the_latest_delivery_count_towards_undeliverable() {
+    let delivered = |id: &str, days: i64| event(id, "egoi", "email.delivered", days * DAY);
+    let soft = |id: &str, days: i64| bounce(id, Some("soft"), days * DAY);
+    let first_run = vec![
+        soft("b0", 0),
+        soft("b7", 7),
+        delivered("d8", 8),
+        soft("b15", 15),
+    ];
+    assert_eq!(
+        name(&verdicts(first_run.clone()), Channel::Email),
+        "unknown"
+    );
+
+    let mut then_delivered = first_run.clone();
+    then_delivered.push(delivered("d20", 20));
+    let as_the_table_keeps_it: Vec<Fact> = then_delivered
+        .iter()
+        .filter(|f| f.event_id != "d8")
+        .cloned()
+        .collect();
+    for facts in [then_delivered.clone(), as_the_table_keeps_it] {
+        assert_eq!(
+            name(&verdicts(facts), Channel::Email),
+            "unknown",
+            "a delivery at day 8 came between the bounces"
+        );
+    }
+
+    let mut bounced_again = then_delivered.clone();
+    bounced_again.extend([soft("b21", 21), soft("b28", 28), soft("b36", 36)]);
+    let consent = verdicts(bounced_again.clone());
+    assert_eq!(
+        reason(&consent, Channel::Email),
+        Some(Reason::Undeliverable)
+    );
+    assert!(matches!(
+        &consent.channels[&Channel::Email],
+        Verdict::Suppressed { event_id, .. } if event_id == "b36"
+    ));
+
+    bounced_again.push(delivered("d40", 40));
+    assert_eq!(
+        name(&verdicts(bounced_again), Channel::Email),
+        "unknown",
+        "a later delivery shows the mailbox works again"
     );
 }
 

@@ -104,4 +104,22 @@ proptest! {
         again.extend(arrival);
         prop_assert_eq!(fold(again, &settings), once);
     }
+
+    /// The consent table keeps only each address's latest delivery: the
+    /// verdicts must not need the earlier ones.
+    #[test]
+    fn the_latest_delivery_alone_gives_the_same_verdicts((facts, _) in facts_and_arrival()) {
+        let settings = Settings::default();
+        let delivered = |f: &Fact| f.event_type == "email.delivered";
+        let latest = facts.iter().filter(|f| delivered(f)).map(Fact::at).max();
+        let shared = |f: &Fact| facts.iter().filter(|g| g.event_id == f.event_id).count() > 1;
+        let kept: Vec<Fact> = facts
+            .iter()
+            .filter(|f| !delivered(f) || shared(f) || Some(f.at()) == latest)
+            .cloned()
+            .collect();
+        let (all, table) = (fold(facts, &settings), fold(kept, &settings));
+        prop_assert_eq!(all.channels, table.channels);
+        prop_assert_eq!(all.transactional_blocked, table.transactional_blocked);
+    }
 }

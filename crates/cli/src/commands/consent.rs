@@ -273,7 +273,7 @@ async fn rebuild(ctx: &Ctx, args: RebuildArgs) -> Result<(), Fail> {
         return print_json(&summary);
     }
     out(&format!(
-        "read {} events of {}: {} about consent ({} unreadable, listed above); wrote {} consent items, deleted {} no event accounts for\n",
+        "read {} events of {}: {} about consent ({} unreadable, listed above); wrote {} consent items, deleted {} of events retyped out of the view\n",
         summary.scanned, ctx.table(), summary.applied, summary.unreadable, summary.written, summary.deleted
     ))
 }
