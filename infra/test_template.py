@@ -814,6 +814,13 @@ class Dashboard(unittest.TestCase):
         for name in ("Received", "Duplicates", "Quarantined", "Unknown", "Truncated", "Requests4xx", "Requests5xx"):
             self.assertEqual(self.lines(NAMESPACE, name), [(EVERY_PROVIDER, "Sum")], name)
 
+    def test_consent_deliverability_per_provider(self):
+        """GIVEN the consent function's metrics (docs/consent.md, "Deliverability guard")
+        THEN each is drawn, per provider by a search, as the complaint-rate alarms read it."""
+        self.assertEqual(set(CONSENT_EMF_METRICS), {"Delivered", "Complained", "HardBounced"})
+        for name in CONSENT_EMF_METRICS:
+            self.assertEqual(self.lines(NAMESPACE, name), [(EVERY_PROVIDER, "Sum")], name)
+
     def test_latency_p50_and_p99_against_flashys_5_seconds(self):
         for stat in ("p50", "p99"):
             self.assertEqual(self.lines(NAMESPACE, "Latency", stat), [(EVERY_PROVIDER, stat)], stat)
