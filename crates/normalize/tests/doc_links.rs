@@ -220,12 +220,8 @@ fn is_web(target: &str) -> bool {
         .any(|scheme| target.starts_with(scheme))
 }
 
-/// Mentions that point outside the repository: the files a clone does not
-/// have, and absolute paths of the machine a document was written on.
-const OUTSIDE: [&str; 10] = [
-    "shared/",
-    "DESIGN.md",
-    "seeds/",
+/// Absolute paths of the machine a document was written on.
+const HOST_PATHS: [&str; 7] = [
     "/work/",
     "/home/",
     "/Users/",
@@ -235,10 +231,25 @@ const OUTSIDE: [&str; 10] = [
     "/private/",
 ];
 
+/// Whether `token` names a Markdown file the repository has: beside `dir`,
+/// from the root, or in docs/ (prose names a doc by its file name alone).
+fn names_a_repo_doc(dir: &Path, token: &str) -> bool {
+    let name = token.split('#').next().unwrap_or("");
+    let root = repo_root();
+    [
+        dir.join(name),
+        PathBuf::from(name),
+        Path::new("docs").join(name),
+    ]
+    .iter()
+    .any(|candidate| root.join(candidate).is_file())
+}
+
 /// Why each link or path of `markdown` (a file at `doc`, a path from the
 /// root) leaves the repository: link targets that are not web links and
 /// do not stay inside, `../` paths anywhere in the text (code included)
-/// that climb out of it, and the mentions of [`OUTSIDE`].
+/// that climb out of it, a Markdown file the repository does not have
+/// (a contract kept elsewhere), and [`HOST_PATHS`].
 fn leaving(doc: &Path, markdown: &str) -> Vec<String> {
     let dir = doc.parent().unwrap_or(Path::new(""));
     let mut found = Vec::new();
@@ -259,8 +270,14 @@ fn leaving(doc: &Path, markdown: &str) -> Vec<String> {
         if token.contains("../") && inside_repo(&dir.join(token)).is_none() {
             found.push(format!("path {token}"));
         }
-        if let Some(mention) = OUTSIDE.iter().find(|m| token.contains(*m)) {
+        if let Some(mention) = HOST_PATHS.iter().find(|m| token.contains(*m)) {
             found.push(format!("{mention} in {token}"));
+        }
+        let md = token.trim_end_matches(['.', ':']);
+        // A pattern (`docs/*.md`) names no one file.
+        let pattern = md.contains(['*', '<']);
+        if md.ends_with(".md") && !pattern && !md.contains("://") && !names_a_repo_doc(dir, md) {
+            found.push(format!("no such document in the repository: {md}"));
         }
     }
     found
@@ -270,19 +287,19 @@ fn leaving(doc: &Path, markdown: &str) -> Vec<String> {
 fn leaving_the_repository_is_seen() {
     let readme = Path::new("README.md");
     let doc = Path::new("docs/x.md");
-    let inside = "[a](docs/a.md) [b](https://example.com/x/../../y) `crates/x/` /dev/null";
+    let inside = "[a](docs/design.md) [b](https://example.com/x/../../y) `crates/x/` /dev/null";
     assert_eq!(leaving(readme, inside), Vec::<String>::new());
     assert_eq!(
         leaving(doc, "[r](../README.md) `../target/lambda/`"),
         Vec::<String>::new()
     );
     for outside in [
-        "[d](../shared/DESIGN.md)",
-        "see `../shared/providers.md`",
+        "[d](../team/CONTRACT.md)",
+        "see `../team/providers.md`",
         "[a](/etc/hosts)",
         "[f](file:///srv/x.md)",
-        "the contract is DESIGN.md",
-        "in /work/shared/seeds/flashy.txt",
+        "the contract is CONTRACT.md",
+        "in /work/team/notes/flashy.txt",
         "```\ncat ../../other/file\n```",
     ] {
         assert!(!leaving(readme, outside).is_empty(), "{outside}");
