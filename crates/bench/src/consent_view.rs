@@ -110,27 +110,7 @@ async fn rebuild_vs_scan(n: usize) -> Result<(f64, f64), String> {
     let client = events_table::dynamo::client_at(None).await;
     let suffix = format!("{}-{}", std::process::id(), fastrand::u32(..));
     let events = format!("bench-events-{suffix}");
-    client
-        .create_table()
-        .table_name(&events)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("event_id")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("event_id")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
+    test_support::create_events_table(&client, &events).await;
     let consent_table = format!("bench-consent-{suffix}");
     create_table(&client, &consent_table)
         .await

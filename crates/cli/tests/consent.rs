@@ -4,18 +4,10 @@
 //! with `webhooks consent` and `webhooks suppressed`, cleared, rebuilt.
 //! Each test makes tables of its own.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
-};
-use events_table::item::to_item;
-use events_table::store::store_all;
-use events_table::DynamoTable;
-use normalize::{normalize, Provider, Timestamp};
+use normalize::Provider;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::Duration;
 
 const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400;
@@ -33,34 +25,7 @@ async fn tables(name: &str) -> Tables {
     let client = client().await;
     let suffix = format!("{name}-{}-{}", std::process::id(), fastrand::u32(..));
     let events = format!("events-{suffix}");
-    client
-        .create_table()
-        .table_name(&events)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("event_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("event_id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create the events table");
+    test_support::create_events_table(&client, &events).await;
     let consent = format!("consent-{suffix}");
     consent_fn::table::create_table(&client, &consent)
         .await
@@ -70,17 +35,7 @@ async fn tables(name: &str) -> Tables {
 
 /// Stores what a provider sent, as its function would.
 async fn deliver(tables: &Tables, provider: Provider, body: &str, received: i64) {
-    let received = Timestamp::from_unix_seconds(received).unwrap();
-    let events = normalize(provider, body.as_bytes(), received).expect("a valid body");
-    let table = DynamoTable::new(client().await, &tables.events);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    store_all(
-        &table,
-        events.iter().map(|e| to_item(e, None)).collect(),
-        deadline,
-    )
-    .await
-    .expect("stored");
+    test_support::store_body(&client().await, &tables.events, provider, body, received).await;
 }
 
 fn webhooks(tables: &Tables, args: &[&str]) -> std::process::Output {

@@ -4,10 +4,7 @@
 //! (`analytics/report.py --json`, from .venv); every count checked against
 //! what the stored items hold, worked out here without SQL.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use events_table::intake::{BodyItems, Expiry, Intake};
 use events_table::store::store_all;
 use events_table::{DynamoTable, Item};
@@ -70,30 +67,6 @@ fn hard_bounce(item: &Item) -> bool {
             .and_then(|a| a.as_m().ok())
             .and_then(|a| a.get("bounce_type"))
             == Some(&AttributeValue::S("hard".into()))
-}
-
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("event_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("event_id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
 }
 
 fn export(table: &str, out: &Path, extra: &[&str]) -> Value {
@@ -171,7 +144,7 @@ async fn every_fixture_event_is_exported_and_counted_by_each_named_query() {
     let items = fixture_items();
     let client = events_table::dynamo::client_at(None).await;
     let table = format!("analytics-{:016x}", fastrand::u64(..));
-    create_table(&client, &table).await;
+    test_support::create_events_table(&client, &table).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     store_all(
         &DynamoTable::new(client, table.clone()),

@@ -6,13 +6,9 @@
 //! the indexes of infra/template.yaml.
 
 use consent_fn::erasure::{HashKey, DEV_KEY};
-use events_table::item::to_item;
-use events_table::store::store_all;
-use events_table::DynamoTable;
-use normalize::{normalize, Provider, Timestamp};
+use normalize::Provider;
 use serde_json::Value;
 use std::process::Command;
-use std::time::Duration;
 
 const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
 const DAY: i64 = 86_400;
@@ -52,17 +48,7 @@ fn tables(name: &str) -> Tables {
 }
 
 async fn deliver(t: &Tables, provider: Provider, body: &str, received: i64) {
-    let received = Timestamp::from_unix_seconds(received).unwrap();
-    let events = normalize(provider, body.as_bytes(), received).expect("a valid body");
-    let table = DynamoTable::new(client().await, &t.events);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    store_all(
-        &table,
-        events.iter().map(|e| to_item(e, None)).collect(),
-        deadline,
-    )
-    .await
-    .expect("stored");
+    test_support::store_body(&client().await, &t.events, provider, body, received).await;
 }
 
 fn webhooks(t: &Tables, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {

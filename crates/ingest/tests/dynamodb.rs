@@ -6,9 +6,7 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use common::{answer, counts, fixture_files, stored_item, table_name, Dynoxide, Req, TOKEN};
 use events_table::item::{fit, to_item, Item};
@@ -225,27 +223,7 @@ const FAULTS: &str = "faults";
 /// storing into it.
 async fn faults_app(server: &Dynoxide) -> App<DynamoTable> {
     let client = server.client().await;
-    client
-        .create_table()
-        .table_name(FAULTS)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("event_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("event_id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    test_support::create_events_table(&client, FAULTS).await;
     let cfg = Config {
         table_name: FAULTS.into(),
         ..config()

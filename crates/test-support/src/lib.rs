@@ -148,3 +148,67 @@ pub fn local_dynamodb_env() -> Vec<(&'static str, String)> {
     })
     .collect()
 }
+
+/// A table of a test's own keyed by `event_id`, with a stream of new images:
+/// enough for storing events and reading them back by id, a scan or the
+/// stream (tests needing the indexes create the template's table with
+/// infra/local/create_table.py).
+pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType,
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("event_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("event_id")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key schema"),
+        )
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewImage)
+                .build()
+                .expect("stream specification"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+}
+
+/// Stores the events of `body` into `table` as a provider's function would,
+/// received at `received` (Unix seconds).
+pub async fn store_body(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    provider: Provider,
+    body: &str,
+    received: i64,
+) {
+    let received = normalize::Timestamp::from_unix_seconds(received).expect("a receive time");
+    let events = normalize::normalize(provider, body.as_bytes(), received).expect("a valid body");
+    let table = events_table::DynamoTable::new(client.clone(), table);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    events_table::store_all(
+        &table,
+        events
+            .iter()
+            .map(|e| events_table::item::to_item(e, None))
+            .collect(),
+        deadline,
+    )
+    .await
+    .expect("stored");
+}
