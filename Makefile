@@ -14,7 +14,7 @@ LOCAL := infra/local
 SAM := $(VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 
-.PHONY: dev test lint lint-infra build deploy deploy-check deploy-guided smoke invoke bench tools dynoxide machete stress fuzz
+.PHONY: dev test test-report chromium lint lint-infra build deploy deploy-check deploy-guided smoke invoke bench tools dynoxide machete stress fuzz
 
 tools: $(TOOLS) dynoxide
 $(TOOLS): $(LOCAL)/requirements.txt
@@ -52,7 +52,7 @@ dev: tools
 	$(LOCAL)/dev.sh
 
 ## Every test: format, lint, unit, integration (real local DynamoDB), end to end (cargo lambda watch).
-test: tools lint lint-infra
+test: tools lint lint-infra test-report
 	$(LOCAL)/with-dynamodb.sh cargo test --workspace --locked -- --include-ignored
 
 lint: machete
@@ -65,7 +65,22 @@ lint: machete
 lint-infra: $(TOOLS) $(SAM)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	$(VENV)/bin/python infra/test_template.py
+
+# The report's queries and page: portable SQL, the page's markup, and the page
+# as headless Chromium draws it (test_report_page.py).
+test-report: $(TOOLS) chromium
 	$(VENV)/bin/python analytics/test_report.py
+	$(VENV)/bin/python analytics/test_report_page.py
+
+# Debian's Chromium, for the report page's browser test; installed once with
+# apt-get (as root, or through sudo) when /usr/bin/chromium is missing.
+chromium:
+	@if ! [ -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium (the report page's browser test; once)"; \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium; \
+	fi
 
 ## Release arm64 binaries for Lambda: target/lambda/<provider>/bootstrap.
 build: $(TOOLS)
