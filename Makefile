@@ -123,12 +123,14 @@ invoke: $(TOOLS)
 
 ## The named queries (analytics/*.sql) with DuckDB over an export of the
 ## running `make dev` (target/analytics/export): the campaign funnel first.
-## SINCE=7d (or a date) exports only events from then on. docs/analytics.md.
+## SINCE=7d (or a date) exports only events from then on; the page with charts
+## is written to HTML=FILE (default target/analytics/report.html). docs/analytics.md.
+HTML ?= target/analytics/report.html
 .PHONY: report
 report: $(TOOLS)
 	source $(LOCAL)/env.sh && export AWS_ENDPOINT_URL_DYNAMODB="$${AWS_ENDPOINT_URL_DYNAMODB:-http://127.0.0.1:8000}" && \
 		cargo run -q --locked -p cli -- export --out target/analytics/export $(if $(SINCE),--since $(SINCE))
-	$(VENV)/bin/python analytics/report.py target/analytics/export --html target/analytics/report.html
+	$(VENV)/bin/python analytics/report.py target/analytics/export --html $(HTML)
 
 ## Performance figures (see docs/performance.md): prints a table and writes target/bench/summary.json.
 bench: tools build
