@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "analytics"))
 import report  # noqa: E402
 
-PROVIDERS = ["flashy", "egoi", "enkod", "supersend", "sendpulse"]
+# The template's Providers rows, as the Makefile reads them.
+PROVIDERS = subprocess.run([ROOT / "infra/local/providers.sh"], capture_output=True, text=True,
+                           check=True).stdout.split()
 TYPES = ["email.sent", "email.delivered", "email.opened", "email.opened", "email.clicked", "email.bounced",
          "email.complained", "contact.subscribed", "contact.unsubscribed", "commerce.order_placed", "unknown",
          "sms.sent"]
