@@ -7,12 +7,17 @@
 //! folds both ways, writes, then publishes: a bus that is down never keeps
 //! an opt-out from the view. Until published, the changes are kept on the
 //! fact's items (`unpublished`), so a record retried after a failed publish
-//! publishes them again (at least once), never not at all. Two
+//! publishes them again. Lambda retries a record 3 times, then sends it to
+//! the dead-letter queue: the mark stays, and `webhooks consent publish`
+//! ([`crate::pending`]) publishes what it holds, through
+//! [`Changes::publish_marked`] as the function does. At least once, never
+//! not at all: a consumer may see one change twice. Two
 //! batches changing one person at the same instant may each see the other's
 //! fact missing: a rare extra or missing event, never a wrong verdict in the
 //! table.
 
 use crate::lookup::answer;
+use crate::table::{ConsentTable, TableError};
 use consent::{Consent, Fact, Settings};
 use serde_json::{json, Value};
 use std::sync::Mutex;
@@ -37,6 +42,16 @@ pub fn change(subject: &str, before: &Consent, after: &Consent, fact: &Fact) -> 
         "previous": answer(subject, before)["channels"],
         "transactional_blocked": after.transactional_blocked,
     }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("consent.changed not published: {0}")]
+    Bus(String),
+    /// Published, but the mark could not be taken off: it will be
+    /// published again.
+    #[error(transparent)]
+    Table(#[from] TableError),
 }
 
 enum Sink {
@@ -76,6 +91,11 @@ impl Changes {
         }
     }
 
+    /// [`Changes::to_bus`] with a client made from `config` (the CLI's).
+    pub fn to_bus_with(config: &aws_config::SdkConfig, bus: String, settings: Settings) -> Changes {
+        Changes::to_bus(aws_sdk_eventbridge::Client::new(config), bus, settings)
+    }
+
     pub fn recorded(settings: Settings) -> Changes {
         Changes {
             sink: Sink::Recorded(Mutex::new(Recorded::default())),
@@ -105,6 +125,22 @@ impl Changes {
             Sink::Recorded(kept) => kept.lock().map(|k| k.kept.clone()).unwrap_or_default(),
             _ => Vec::new(),
         }
+    }
+
+    /// Publishes the changes `fact` made, kept on its items as
+    /// [`crate::table::UNPUBLISHED`], then takes that mark off
+    /// ([`ConsentTable::mark_published`]). The function after writing a
+    /// fact and `webhooks consent publish` both come here. On failure the
+    /// mark stays, to be published again.
+    pub async fn publish_marked(
+        &self,
+        table: &ConsentTable,
+        fact: &Fact,
+        details: Vec<Value>,
+    ) -> Result<(), PublishError> {
+        self.publish(details).await.map_err(PublishError::Bus)?;
+        table.mark_published(fact).await?;
+        Ok(())
     }
 
     pub async fn publish(&self, details: Vec<Value>) -> Result<(), String> {
