@@ -18,6 +18,7 @@
 
 use crate::lookup::answer;
 use crate::table::{ConsentTable, TableError};
+use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata};
 use consent::{Consent, Fact, Settings};
 use serde_json::{json, Value};
 use std::sync::Mutex;
@@ -173,12 +174,7 @@ impl Changes {
                         .set_entries(Some(entries.collect()))
                         .send()
                         .await
-                        .map_err(|e| {
-                            format!(
-                                "PutEvents: {}",
-                                aws_sdk_eventbridge::error::DisplayErrorContext(&e)
-                            )
-                        })?;
+                        .map_err(put_events_error)?;
                     if out.failed_entry_count() > 0 {
                         return Err(format!(
                             "PutEvents refused {} of {} entries",
@@ -190,5 +186,17 @@ impl Changes {
                 Ok(())
             }
         }
+    }
+}
+
+/// A failed PutEvents in one line: AWS's code and message when it answered.
+fn put_events_error<E, R>(e: aws_sdk_eventbridge::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.code() {
+        Some(code) => format!("PutEvents: {code}: {}", e.message().unwrap_or_default()),
+        None => format!("PutEvents: {}", DisplayErrorContext(&e)),
     }
 }

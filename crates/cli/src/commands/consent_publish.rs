@@ -62,8 +62,7 @@ pub async fn run(ctx: &Ctx, global: &Global, args: Args) -> Result<(), Fail> {
     })
     .await;
     let changes = Changes::to_bus_with(&config, bus.clone(), consent_fn::settings_from_env());
-    let mut published = 0;
-    for one in &found.unpublished {
+    for (published, one) in found.unpublished.iter().enumerate() {
         // Stop at the first failure: the rest stay marked and go out, in
         // order, on the next run (a bus that refuses one refuses the next).
         if let Err(e) = changes
@@ -80,7 +79,6 @@ pub async fn run(ctx: &Ctx, global: &Global, args: Args) -> Result<(), Fail> {
                 events - published - 1
             )));
         }
-        published += 1;
         out(&format!("published {}\n", line(one)))?;
     }
     out(&format!(
