@@ -5,8 +5,8 @@
 //! event id and reported as a batch item failure (its sequence number); the
 //! records after it are still applied. A change whose publish still fails
 //! after Lambda's retries stays marked on the consent table until
-//! `webhooks consent publish` ([`crate::pending`]) publishes it. Applying a record twice changes
-//! nothing (at-least-once delivery).
+//! `webhooks consent publish` ([`crate::pending`]) publishes it. Applying a
+//! record twice changes nothing (at-least-once delivery).
 
 use crate::changes::{Changes, PublishError};
 use crate::image::fact_from_image;
