@@ -60,7 +60,7 @@ enum Command {
     /// provider and day, for the SQL in analytics/ (docs/analytics.md).
     Export(export::Args),
     /// A person's consent per channel across providers (the consent view),
-    /// and its upkeep: clear, rebuild, follow.
+    /// and its upkeep: clear, rebuild, follow, publish.
     Consent(commands::consent::Args),
     /// The suppression list: every suppressed address and channel, to import.
     Suppressed(commands::suppressed::Args),

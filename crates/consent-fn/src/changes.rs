@@ -7,12 +7,18 @@
 //! folds both ways, writes, then publishes: a bus that is down never keeps
 //! an opt-out from the view. Until published, the changes are kept on the
 //! fact's items (`unpublished`), so a record retried after a failed publish
-//! publishes them again (at least once), never not at all. Two
+//! publishes them again. Lambda retries a record 3 times, then sends it to
+//! the dead-letter queue: the mark stays, and `webhooks consent publish`
+//! ([`crate::pending`]) publishes what it holds, through
+//! [`Changes::publish_marked`] as the function does. At least once, never
+//! not at all: a consumer may see one change twice. Two
 //! batches changing one person at the same instant may each see the other's
 //! fact missing: a rare extra or missing event, never a wrong verdict in the
 //! table.
 
 use crate::lookup::answer;
+use crate::table::{ConsentTable, TableError};
+use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata};
 use consent::{Consent, Fact, Settings};
 use serde_json::{json, Value};
 use std::sync::Mutex;
@@ -37,6 +43,16 @@ pub fn change(subject: &str, before: &Consent, after: &Consent, fact: &Fact) -> 
         "previous": answer(subject, before)["channels"],
         "transactional_blocked": after.transactional_blocked,
     }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("consent.changed not published: {0}")]
+    Bus(String),
+    /// Published, but the mark could not be taken off: it will be
+    /// published again.
+    #[error(transparent)]
+    Table(#[from] TableError),
 }
 
 enum Sink {
@@ -76,6 +92,11 @@ impl Changes {
         }
     }
 
+    /// [`Changes::to_bus`] with a client made from `config` (the CLI's).
+    pub fn to_bus_with(config: &aws_config::SdkConfig, bus: String, settings: Settings) -> Changes {
+        Changes::to_bus(aws_sdk_eventbridge::Client::new(config), bus, settings)
+    }
+
     pub fn recorded(settings: Settings) -> Changes {
         Changes {
             sink: Sink::Recorded(Mutex::new(Recorded::default())),
@@ -105,6 +126,22 @@ impl Changes {
             Sink::Recorded(kept) => kept.lock().map(|k| k.kept.clone()).unwrap_or_default(),
             _ => Vec::new(),
         }
+    }
+
+    /// Publishes the changes `fact` made, kept on its items as
+    /// [`crate::table::UNPUBLISHED`], then takes that mark off
+    /// ([`ConsentTable::mark_published`]). The function after writing a
+    /// fact and `webhooks consent publish` both come here. On failure the
+    /// mark stays, to be published again.
+    pub async fn publish_marked(
+        &self,
+        table: &ConsentTable,
+        fact: &Fact,
+        details: Vec<Value>,
+    ) -> Result<(), PublishError> {
+        self.publish(details).await.map_err(PublishError::Bus)?;
+        table.mark_published(fact).await?;
+        Ok(())
     }
 
     pub async fn publish(&self, details: Vec<Value>) -> Result<(), String> {
@@ -137,12 +174,7 @@ impl Changes {
                         .set_entries(Some(entries.collect()))
                         .send()
                         .await
-                        .map_err(|e| {
-                            format!(
-                                "PutEvents: {}",
-                                aws_sdk_eventbridge::error::DisplayErrorContext(&e)
-                            )
-                        })?;
+                        .map_err(put_events_error)?;
                     if out.failed_entry_count() > 0 {
                         return Err(format!(
                             "PutEvents refused {} of {} entries",
@@ -154,5 +186,17 @@ impl Changes {
                 Ok(())
             }
         }
+    }
+}
+
+/// A failed PutEvents in one line: AWS's code and message when it answered.
+fn put_events_error<E, R>(e: aws_sdk_eventbridge::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e.code() {
+        Some(code) => format!("PutEvents: {code}: {}", e.message().unwrap_or_default()),
+        None => format!("PutEvents: {}", DisplayErrorContext(&e)),
     }
 }

@@ -120,6 +120,16 @@ impl Follower {
 
     /// Reads what the stream holds now and applies it, batch by batch.
     pub async fn pass(&mut self, table: &ConsentTable) -> Result<Pass, FollowError> {
+        self.pass_with(table, &Changes::off()).await
+    }
+
+    /// [`Follower::pass`], verdict changes going to `changes` as the
+    /// function's go to the bus with fan-out on.
+    pub async fn pass_with(
+        &mut self,
+        table: &ConsentTable,
+        changes: &Changes,
+    ) -> Result<Pass, FollowError> {
         if self.iterators.is_empty() {
             self.open().await?;
         }
@@ -150,7 +160,7 @@ impl Follower {
                     table,
                     &json!({ "Records": records }),
                     &mut Tally::default(),
-                    &Changes::off(),
+                    changes,
                 )
                 .await
                 .map_err(|e| FollowError(e.to_string()))?;

@@ -11,6 +11,7 @@ pub mod follow;
 pub mod image;
 pub mod lookup;
 pub mod metrics;
+pub mod pending;
 pub mod rebuild;
 pub mod stream;
 pub mod table;

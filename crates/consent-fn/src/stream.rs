@@ -3,10 +3,12 @@
 //! whose item the fold cannot read, or whose write (or, with fan-out, whose
 //! publish, after the write) fails, is logged with its
 //! event id and reported as a batch item failure (its sequence number); the
-//! records after it are still applied. Applying a record twice changes
-//! nothing (at-least-once delivery).
+//! records after it are still applied. A change whose publish still fails
+//! after Lambda's retries stays marked on the consent table until
+//! `webhooks consent publish` ([`crate::pending`]) publishes it. Applying a
+//! record twice changes nothing (at-least-once delivery).
 
-use crate::changes::Changes;
+use crate::changes::{Changes, PublishError};
 use crate::image::fact_from_image;
 use crate::metrics::Tally;
 use crate::table::ConsentTable;
@@ -25,6 +27,15 @@ pub enum RecordError {
     Table(#[from] crate::table::TableError),
     #[error("consent.changed not published: {0}")]
     Publish(String),
+}
+
+impl From<PublishError> for RecordError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Bus(e) => RecordError::Publish(e),
+            PublishError::Table(e) => RecordError::Table(e),
+        }
+    }
 }
 
 /// Applies every record of `payload` (`{"Records": [...]}`) and answers
@@ -117,8 +128,9 @@ fn is_consent_type(record: &EventRecord) -> bool {
 /// Writes `fact`, then publishes the verdict changes it makes (see
 /// [`crate::changes`]): the view never waits for the bus. The changes are
 /// found before the write and kept on the fact's items until published, so
-/// a record retried after a failed publish publishes them again, never not
-/// at all.
+/// a record retried after a failed publish publishes them again; once
+/// Lambda gives up on the record (dead-letter queue), `webhooks consent
+/// publish` does ([`crate::pending`]).
 async fn apply_and_publish(
     table: &ConsentTable,
     fact: &Fact,
@@ -148,10 +160,6 @@ async fn apply_and_publish(
             .apply_marked(fact, Some(&Value::Array(details.clone()).to_string()))
             .await?;
     }
-    changes
-        .publish(details)
-        .await
-        .map_err(RecordError::Publish)?;
-    table.mark_published(fact).await?;
+    changes.publish_marked(table, fact, details).await?;
     Ok(())
 }

@@ -95,8 +95,24 @@ fn link_item(from: &str, to: &str) -> Item {
 
 /// The attribute that marks a fact's item whose verdict changes were not
 /// yet published (fan-out): the `consent.changed` details, as JSON. A
-/// record retried after a failed publish publishes them from here.
+/// record retried after a failed publish publishes them from here, and so
+/// does `webhooks consent publish` once Lambda gave up ([`crate::pending`]).
 pub const UNPUBLISHED: &str = "unpublished";
+
+/// A fact's item as the fact and its [`UNPUBLISHED`] mark, if any.
+pub fn fact_of(item: &Item) -> Result<(Fact, Option<String>), TableError> {
+    let mut body = item.clone();
+    body.remove("subject");
+    body.remove("sk");
+    body.remove(DIGEST);
+    let unpublished = match body.remove(UNPUBLISHED) {
+        Some(AttributeValue::S(details)) => Some(details),
+        _ => None,
+    };
+    let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
+        .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
+    Ok((fact, unpublished))
+}
 
 /// What the table holds of one subject.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -121,14 +137,8 @@ impl SubjectItems {
             self.erasures.push(record);
             return Ok(());
         }
-        let mut body = item.clone();
-        body.remove("subject");
-        body.remove("sk");
-        body.remove(DIGEST);
-        let unpublished = body.remove(UNPUBLISHED);
-        let fact: Fact = serde_dynamo::aws_sdk_dynamodb_1::from_item(body)
-            .map_err(|e| TableError(format!("unreadable consent item: {e}")))?;
-        if let Some(AttributeValue::S(details)) = unpublished {
+        let (fact, unpublished) = fact_of(item)?;
+        if let Some(details) = unpublished {
             self.unpublished.insert(fact.event_id.clone(), details);
         }
         self.facts.push(fact);
@@ -318,6 +328,31 @@ impl ConsentTable {
                 };
                 out.entry(subject.clone()).or_default().add(item)?;
             }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The items still marked [`UNPUBLISHED`]: a Scan of the whole table
+    /// (it reads every item, returns only these).
+    pub async fn marked_items(&self) -> Result<Vec<Item>, TableError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.name)
+                .filter_expression("attribute_exists(#unpublished)")
+                .expression_attribute_names("#unpublished", UNPUBLISHED)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| fail("Scan", e))?;
+            out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
                 return Ok(out);

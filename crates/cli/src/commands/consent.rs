@@ -1,5 +1,6 @@
 //! `webhooks consent`: a person's consent verdicts from the consent table
-//! (docs/consent.md), and the view's upkeep: `clear`, `rebuild`, `follow`.
+//! (docs/consent.md), and the view's upkeep: `clear`, `rebuild`, `follow`,
+//! `publish` (in [`super::consent_publish`]).
 
 use super::{out, print_json};
 use crate::args::{Global, Output};
@@ -69,6 +70,11 @@ pub enum Action {
     /// Keep the consent view current from the local DynamoDB's stream
     /// (`make dev` runs this; on AWS the consent function does it).
     Follow(FollowArgs),
+    /// Publish the `consent.changed` events the consent function could not
+    /// (its records gone to the dead-letter queue), oldest first, and take
+    /// their marks off; run after a bus outage or the consent-failed alarm.
+    /// At least once: a consumer may see a change twice.
+    Publish(super::consent_publish::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,6 +117,7 @@ pub async fn run(ctx: &Ctx, global: &Global, args: Args) -> Result<(), Fail> {
         Some(Action::Clear(a)) => clear(ctx, a).await,
         Some(Action::Rebuild(a)) => rebuild(ctx, a).await,
         Some(Action::Follow(a)) => follow(ctx, global.endpoint_url.as_deref(), a).await,
+        Some(Action::Publish(a)) => super::consent_publish::run(ctx, global, a).await,
         None => {
             show(
                 ctx,

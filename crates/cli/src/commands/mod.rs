@@ -1,6 +1,7 @@
 //! One module per command; what they share is here.
 
 pub mod consent;
+pub mod consent_publish;
 pub mod contact;
 pub mod delete;
 pub mod export;
