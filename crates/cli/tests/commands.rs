@@ -71,15 +71,15 @@ fn nonce() -> String {
 }
 
 /// A UTC day no other test uses.
-/// A day no other test of this run stores on, nor the days on either side
-/// of it (tests run at once, on one table, and some read two days): a
-/// random start for this run, then every fourth day.
+/// A day no other test of this run stores on, nor any within two weeks of
+/// it (tests run at once, on one table, and `tail` reads 7 days back by
+/// default): a random start for this run, then every sixteenth day.
 fn unique_day() -> Date {
     static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
     static TAKEN: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
     let start = *START.get_or_init(|| fastrand::i64(0..36_000));
     let n = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    date!(2200 - 01 - 01) + time::Duration::days(start + 4 * n)
+    date!(2200 - 01 - 01) + time::Duration::days(start + 16 * n)
 }
 
 fn day(d: Date) -> String {
