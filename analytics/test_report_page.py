@@ -172,9 +172,7 @@ class ReportPage(unittest.TestCase):
         pixels = Image.open(shot).convert("RGB")
         for shot_side, drawn_side in zip(pixels.size, (box["width"], box["height"])):
             self.assertAlmostEqual(shot_side, drawn_side, delta=1)
-        painted = {}
-        for rgb in pixels.getdata():
-            painted[rgb] = painted.get(rgb, 0) + 1
+        painted = {rgb: n for n, rgb in pixels.getcolors(pixels.width * pixels.height)}
         for provider in ["egoi", "sendpulse", "flashy"]:
             area = sum(b["width"] * b["height"] for b in self.bars("funnel") if b["provider"] == provider)
             seen = painted.get(hex_rgb(charts.colour(provider)), 0)
