@@ -1308,6 +1308,39 @@ class Analytics(unittest.TestCase):
         self.assertEqual(firehose_partition(row), {"provider": "sendpulse", "day": "2024-06-03"})
         self.assertLessEqual(set(row) - {"provider"}, set(glue_columns()))
 
+    def test_a_row_holds_every_value_as_the_fan_out_detail_does(self):
+        """GIVEN the example's INSERT with attributes DynamoDB's typed JSON makes hard to turn
+        back (a number past 2^53, lists in lists, a one-element list of a list, NULL, a string
+        set, a boolean) THEN its analytics row, attributes read back from their JSON string,
+        is the fan-out's detail of the same record: no number rounded, no list flattened."""
+        records = json.loads(STREAM_RECORDS.read_text())["records"]
+        record = copy.deepcopy(next(r for r in records if r["eventName"] == "INSERT"))
+        record["dynamodb"]["NewImage"]["attributes"] = {"M": {
+            "big": {"N": "12345678901234567890"},
+            "nested": {"L": [{"L": [{"N": "1"}, {"N": "2.5"}]}, {"S": "x"}]},
+            "one": {"L": [{"L": [{"S": "a"}]}]},
+            "nothing": {"NULL": True},
+            "tags": {"SS": ["a", "b"]},
+            "flag": {"BOOL": False},
+        }}
+        [event] = run_pipe([record])
+        [row] = analytics_rows([record])
+        attributes = json.loads(row["attributes"])
+        self.assertEqual(attributes["big"], "12345678901234567890")
+        self.assertEqual(attributes["one"], [["a"]])
+        self.assertEqual({**row, "attributes": attributes}, event["detail"])
+
+    def test_both_workflows_turn_dynamodb_json_with_the_same_functions(self):
+        """The analytics workflow's $one and $plain are the fan-out's, word for word (the
+        template cannot share them): change both or neither."""
+        def functions(resource, state):
+            text = RES[resource]["Properties"]["Definition"]["States"][state]["Output"]
+            start = text.index("$one := ")
+            end = text.index(")};", text.index("$plain := ")) + len(")};")
+            return text[start:end]
+
+        self.assertEqual(functions("AnalyticsRows", "ToRows"), functions("FanOutEnrichment", "ToEvents"))
+
     def test_workgroup_limits_bytes_scanned_and_keeps_results_in_the_bucket(self):
         config = RES["AnalyticsWorkGroup"]["Properties"]["WorkGroupConfiguration"]
         self.assertTrue(config["EnforceWorkGroupConfiguration"])
