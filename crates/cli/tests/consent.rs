@@ -4,81 +4,15 @@
 //! with `webhooks consent` and `webhooks suppressed`, cleared, rebuilt.
 //! Each test makes tables of its own.
 
+mod common;
+
+use common::*;
 use normalize::Provider;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::Command;
-
-const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-const DAY: i64 = 86_400;
-
-struct Tables {
-    events: String,
-    consent: String,
-}
-
-async fn client() -> aws_sdk_dynamodb::Client {
-    events_table::dynamo::client_at(None).await
-}
-
-async fn tables(name: &str) -> Tables {
-    let client = client().await;
-    let suffix = format!("{name}-{}-{}", std::process::id(), fastrand::u32(..));
-    let events = format!("events-{suffix}");
-    test_support::create_events_table(&client, &events).await;
-    let consent = format!("consent-{suffix}");
-    consent_fn::table::create_table(&client, &consent)
-        .await
-        .expect("create the consent table");
-    Tables { events, consent }
-}
-
-/// Stores what a provider sent, as its function would.
-async fn deliver(tables: &Tables, provider: Provider, body: &str, received: i64) {
-    test_support::store_body(&client().await, &tables.events, provider, body, received).await;
-}
-
-fn webhooks(tables: &Tables, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_webhooks"))
-        .args(args)
-        .env("TABLE_NAME", &tables.events)
-        .env("CONSENT_TABLE_NAME", &tables.consent)
-        .output()
-        .expect("the webhooks binary runs")
-}
-
-fn ok(tables: &Tables, args: &[&str]) -> String {
-    let out = webhooks(tables, args);
-    assert!(
-        out.status.success(),
-        "webhooks {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
-
-fn lookup(tables: &Tables, who: &str) -> Value {
-    serde_json::from_str(&ok(tables, &["consent", who, "--json"])).expect("JSON")
-}
 
 fn follow(tables: &Tables) {
     ok(tables, &["consent", "follow", "--once"]);
-}
-
-fn sendpulse_unsubscribe(email: &str, at: i64) -> String {
-    format!(
-        r#"[{{"event":"unsubscribe","email":"{email}","timestamp":"{at}","from_all":1,"book_id":490686,"task_id":"1"}}]"#
-    )
-}
-
-fn egoi(action: &str, email: &str, at: i64) -> String {
-    format!(
-        r#"{{"events":[{{"action":"{action}","action_date":{at},"list_id":"7","contact":{{"base":["u1"],"fields":[{{"uid":"u1","email":"{email}"}}]}}}}]}}"#
-    )
-}
-
-fn enkod_complaint(email: &str) -> String {
-    format!(r#"{{"event":"complaint","email":"{email}","message_id":"m1"}}"#)
 }
 
 #[tokio::test]
@@ -90,7 +24,7 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
     deliver(
         &t,
         Provider::Egoi,
-        &egoi("resubscription", ann, T0 + DAY),
+        &egoi("resubscription", ann, "u1", T0 + DAY),
         T0 + DAY,
     )
     .await;
@@ -125,7 +59,7 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
     deliver(
         &t,
         Provider::Egoi,
-        &egoi("double_optin", ann, T0 + 4 * DAY),
+        &egoi("double_optin", ann, "u1", T0 + 4 * DAY),
         T0 + 4 * DAY,
     )
     .await;

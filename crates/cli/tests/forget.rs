@@ -5,91 +5,19 @@
 //! the deployer turned that on. Each test makes tables of its own, with
 //! the indexes of infra/template.yaml.
 
+mod common;
+
+use common::{client, deliver, egoi, enkod_complaint, lookup, ok, ok_with, sendpulse_unsubscribe};
+use common::{webhooks, webhooks_with, Tables, DAY, T0};
 use consent_fn::erasure::{HashKey, DEV_KEY};
 use normalize::Provider;
 use serde_json::Value;
-use std::process::Command;
 
-const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
-const DAY: i64 = 86_400;
 const ANN: &str = "ann@example.com";
 const BOB: &str = "bob@example.com";
 
-struct Tables {
-    events: String,
-    consent: String,
-}
-
-async fn client() -> aws_sdk_dynamodb::Client {
-    events_table::dynamo::client_at(None).await
-}
-
-/// Both tables as the template defines them (create_table.py reads it).
 fn tables(name: &str) -> Tables {
-    let suffix = format!("{name}-{}-{}", std::process::id(), fastrand::u32(..));
-    let t = Tables {
-        events: format!("events-{suffix}"),
-        consent: format!("consent-{suffix}"),
-    };
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-        .expect("AWS_ENDPOINT_URL_DYNAMODB (infra/local/with-dynamodb.sh sets it)");
-    let created = Command::new("python3")
-        .arg(test_support::repo_root().join("infra/local/create_table.py"))
-        .args([&endpoint, &t.events])
-        .env("CONSENT_TABLE_NAME", &t.consent)
-        .output()
-        .expect("python3 (make puts .venv/bin on PATH)");
-    assert!(
-        created.status.success(),
-        "create_table.py: {}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    t
-}
-
-async fn deliver(t: &Tables, provider: Provider, body: &str, received: i64) {
-    test_support::store_body(&client().await, &t.events, provider, body, received).await;
-}
-
-fn webhooks(t: &Tables, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_webhooks"))
-        .args(args)
-        .env("TABLE_NAME", &t.events)
-        .env("CONSENT_TABLE_NAME", &t.consent)
-        .env("CONSENT_HASH_KEY", DEV_KEY)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the webhooks binary runs")
-}
-
-fn ok(t: &Tables, args: &[&str], env: &[(&str, &str)]) -> String {
-    let out = webhooks(t, args, env);
-    assert!(
-        out.status.success(),
-        "webhooks {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8")
-}
-
-fn lookup(t: &Tables, who: &str) -> Value {
-    serde_json::from_str(&ok(t, &["consent", who, "--json"], &[])).expect("JSON")
-}
-
-fn sendpulse_unsubscribe(email: &str, at: i64) -> String {
-    format!(
-        r#"[{{"event":"unsubscribe","email":"{email}","timestamp":"{at}","from_all":1,"book_id":490686,"task_id":"1"}}]"#
-    )
-}
-
-fn egoi(action: &str, email: &str, uid: &str, at: i64) -> String {
-    format!(
-        r#"{{"events":[{{"action":"{action}","action_date":{at},"list_id":"7","contact":{{"base":["{uid}"],"fields":[{{"uid":"{uid}","email":"{email}"}}]}}}}]}}"#
-    )
-}
-
-fn enkod_complaint(email: &str) -> String {
-    format!(r#"{{"event":"complaint","email":"{email}","message_id":"m1"}}"#)
+    common::template_tables(name)
 }
 
 /// Every item of a table, each as one line of text (addresses searched in it).
@@ -132,7 +60,7 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
     .await;
     deliver(&t, Provider::Enkod, &enkod_complaint(ANN), T0 + 2 * DAY).await;
     deliver(&t, Provider::Sendpulse, &sendpulse_unsubscribe(BOB, T0), T0).await;
-    ok(&t, &["consent", "follow", "--once"], &[]);
+    ok(&t, &["consent", "follow", "--once"]);
     assert_eq!(mentioning(&scan(&t.events).await, ANN), 3);
 
     // A dry run lists and deletes nothing.
@@ -146,7 +74,6 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
             "GDPR art. 17",
             "--json",
         ],
-        &[],
     ))
     .unwrap();
     assert_eq!(dry["events"], 3, "{dry:#}");
@@ -180,7 +107,6 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
             "dpo",
             "--json",
         ],
-        &[],
     ))
     .unwrap();
     assert_eq!(done["erasure"]["events_deleted"], 3, "{done:#}");
@@ -226,12 +152,12 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
         "forgotten"
     );
     // Without the key, the lookup cannot know her.
-    let blind = webhooks(&t, &["consent", ANN, "--json"], &[("CONSENT_HASH_KEY", "")]);
+    let blind = webhooks_with(&t, &["consent", ANN, "--json"], &[("CONSENT_HASH_KEY", "")]);
     let blind: Value = serde_json::from_slice(&blind.stdout).unwrap();
     assert_eq!(blind["channels"]["email"]["verdict"], "unknown");
 
     // The export lists the hash, never the address.
-    let csv = ok(&t, &["suppressed", "--csv", "--channel", "email"], &[]);
+    let csv = ok(&t, &["suppressed", "--csv", "--channel", "email"]);
     assert!(!csv.contains(ANN), "{csv}");
     assert!(
         csv.contains(&format!(",,{hash},email,forgotten,all,operator,")),
@@ -243,13 +169,13 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
     );
 
     // A rebuild from the events table keeps her records.
-    ok(&t, &["consent", "rebuild"], &[]);
+    ok(&t, &["consent", "rebuild"]);
     assert_eq!(lookup(&t, ANN)["channels"]["email"]["reason"], "forgotten");
 
     // A later event of hers is deleted on arrival when that is turned on,
     // and recorded nowhere.
     deliver(&t, Provider::Enkod, &enkod_complaint(ANN), T0 + 3 * DAY).await;
-    ok(
+    ok_with(
         &t,
         &["consent", "follow", "--once"],
         &[("ERASE_LATER_EVENTS", "true")],
@@ -264,7 +190,7 @@ async fn a_forgotten_person_has_no_events_left_and_stays_suppressed_by_hash() {
         T0 + 4 * DAY,
     )
     .await;
-    ok(&t, &["consent", "follow", "--once"], &[]);
+    ok(&t, &["consent", "follow", "--once"]);
     assert_eq!(mentioning(&scan(&t.events).await, ANN), 1);
     assert_eq!(lookup(&t, ANN)["channels"]["email"]["reason"], "forgotten");
 }
@@ -288,7 +214,7 @@ async fn a_contact_forgotten_event_erases_the_person_when_turned_on() {
         T0 + DAY,
     )
     .await;
-    ok(
+    ok_with(
         &t,
         &["consent", "follow", "--once"],
         &[("ERASE_LATER_EVENTS", "true")],
@@ -310,9 +236,9 @@ async fn a_contact_forgotten_event_erases_the_person_when_turned_on() {
 #[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
 async fn forget_needs_a_reason_and_the_key() {
     let t = tables("forget-refusals");
-    let out = webhooks(&t, &["forget", ANN, "--reason", " "], &[]);
+    let out = webhooks(&t, &["forget", ANN, "--reason", " "]);
     assert!(!out.status.success());
-    let out = webhooks(
+    let out = webhooks_with(
         &t,
         &["forget", ANN, "--reason", "x"],
         &[("CONSENT_HASH_KEY", "")],
@@ -322,7 +248,6 @@ async fn forget_needs_a_reason_and_the_key() {
     let out = webhooks(
         &t,
         &["forget", ANN, "--reason", "request of Ann@Example.com"],
-        &[],
     );
     assert!(
         !out.status.success(),
