@@ -140,6 +140,26 @@ async fn an_opt_out_in_one_provider_reaches_the_lookup_the_export_and_a_complain
 
 #[tokio::test]
 #[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
+async fn an_egoi_sms_opt_out_stops_the_same_phone_as_other_platforms_write_it() {
+    // GIVEN E-goi's unsubscribe of a contact whose phone it writes 351-912345678
+    let t = tables("egoi-phone").await;
+    let body = format!(
+        r#"{{"events":[{{"action":"unsubscribe","action_date":{T0},"list_id":"7","contact":{{"base":["u9"],"fields":[{{"uid":"u9","cellphone":"351-912345678"}}]}}}}]}}"#
+    );
+    deliver(&t, Provider::Egoi, &body, T0).await;
+    follow(&t);
+
+    // THEN the phone as SendPulse or Flashy write it, or a person types it, is suppressed for SMS
+    for who in ["+351 912 345 678", "+351912345678", "00351912345678"] {
+        let phone = lookup(&t, who);
+        assert_eq!(phone["subject"], "phone#+351912345678", "{who}");
+        assert_eq!(phone["channels"]["sms"]["verdict"], "suppressed", "{who}");
+        assert_eq!(phone["channels"]["sms"]["provider"], "egoi", "{who}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a local DynamoDB: infra/local/with-dynamodb.sh"]
 async fn nothing_sticky_cannot_be_cleared_and_a_bad_subject_is_refused() {
     let t = tables("refusals").await;
     let out = webhooks(

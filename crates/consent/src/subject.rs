@@ -16,12 +16,7 @@ pub fn subjects(fact: &Fact) -> Vec<Subject> {
     {
         out.push(format!("email#{email}"));
     }
-    if let Some(phone) = fact
-        .phone
-        .as_deref()
-        .map(phone_key)
-        .filter(|p| !p.is_empty())
-    {
+    if let Some(phone) = fact_phone(fact) {
         out.push(format!("phone#{phone}"));
     }
     if out.is_empty() {
@@ -54,12 +49,7 @@ pub fn links(fact: &Fact) -> Vec<(Subject, Subject)> {
     {
         out.push((format!("email#{email}"), contact.clone()));
     }
-    if let Some(phone) = fact
-        .phone
-        .as_deref()
-        .map(phone_key)
-        .filter(|p| !p.is_empty())
-    {
+    if let Some(phone) = fact_phone(fact) {
         out.push((format!("phone#{phone}"), contact.clone()));
     }
     out
@@ -67,6 +57,31 @@ pub fn links(fact: &Fact) -> Vec<(Subject, Subject)> {
 
 fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// The fact's phone as a subject: [`phone_key`], after reading E-goi's
+/// own international form. E-goi writes every phone as its country code, a
+/// dash and the number (`351-912345678`, documented as `999-999999999`),
+/// which is `+351912345678`: the same person as another platform's
+/// `+351 912 345 678`. Only E-goi's: elsewhere `555-1234` is a national
+/// number and stays one.
+fn fact_phone(fact: &Fact) -> Option<String> {
+    let phone = fact.phone.as_deref()?.trim();
+    let egoi_international = fact.provider == "egoi"
+        && phone.split_once('-').is_some_and(|(country, number)| {
+            (1..=3).contains(&country.len())
+                && !number.is_empty()
+                && country
+                    .chars()
+                    .chain(number.chars())
+                    .all(|c| c.is_ascii_digit())
+        });
+    let key = if egoi_international {
+        phone_key(&format!("+{phone}"))
+    } else {
+        phone_key(phone)
+    };
+    (!key.is_empty()).then_some(key)
 }
 
 /// A phone as digits, with the `+` of E.164 kept when it was there (`00`
@@ -122,6 +137,31 @@ pub fn normalize_subject(input: &str) -> Option<Subject> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_egoi_phone_is_its_country_code_a_dash_and_the_number() {
+        let phone = |provider: &str, phone: &str| {
+            subjects(&Fact {
+                provider: provider.into(),
+                phone: Some(phone.into()),
+                ..Fact::default()
+            })
+        };
+        // E-goi's form and another platform's E.164 are one person
+        assert_eq!(phone("egoi", "351-912345678"), ["phone#+351912345678"]);
+        assert_eq!(
+            phone("sendpulse", "+351 912 345 678"),
+            ["phone#+351912345678"]
+        );
+        assert_eq!(phone("egoi", " 55-11987654321 "), ["phone#+5511987654321"]);
+        // anything else E-goi sends, and a dash elsewhere, as before
+        assert_eq!(phone("egoi", "912345678"), ["phone#912345678"]);
+        assert_eq!(phone("egoi", "+351-912345678"), ["phone#+351912345678"]);
+        assert_eq!(phone("egoi", "3512-912345678"), ["phone#3512912345678"]);
+        assert_eq!(phone("egoi", "351-"), ["phone#351"]);
+        assert_eq!(phone("flashy", "555-1234"), ["phone#5551234"]);
+        assert!(phone("egoi", "-").is_empty());
+    }
 
     #[test]
     fn an_event_is_about_its_addresses_else_its_contact_id() {
