@@ -74,8 +74,14 @@ test-report: $(TOOLS) chromium
 
 # Debian's Chromium, for the report page's browser test; installed once with
 # apt-get (as root, or through sudo) when /usr/bin/chromium is missing.
+# CHROMIUM=/path/to/chromium uses another one instead.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 chromium:
-	@if ! [ -x /usr/bin/chromium ]; then \
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$(CHROMIUM)" != /usr/bin/chromium ]; then \
+		echo "CHROMIUM=$(CHROMIUM) is not an executable" >&2; exit 1; \
+	else \
 		echo "installing Debian's chromium (the report page's browser test; once)"; \
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$sudo apt-get update -qq && \

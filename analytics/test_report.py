@@ -2,7 +2,7 @@
 """The named queries run unchanged on DuckDB (here) and Athena (Trino): what
 keeps them portable, and the one difference, named.
 
-Run:  .venv/bin/python analytics/test_report.py   (`make lint-infra` runs it)
+Run:  .venv/bin/python analytics/test_report.py   (`make test-report`, part of `make test`, runs it)
 The counts each query gives over every fixture's events are checked by the
 Rust test crates/cli/tests/export.rs (`make test`).
 """

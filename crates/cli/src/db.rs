@@ -154,7 +154,10 @@ pub fn describe_truncated(part: &events_table::stored::Truncated) -> String {
 }
 
 /// An item as JSON: S strings, N numbers, BOOL, NULL, L arrays, M objects
-/// (keys sorted), sets as arrays, binary as base64.
+/// (keys sorted), sets as arrays, binary as base64. A number JSON would not
+/// give back as DynamoDB holds it (past the 64-bit integers, more digits
+/// than a double keeps) is that text, as a string, never a rounded number:
+/// the rule of the analytics workflow on AWS (docs/analytics.md).
 ///
 /// Written out rather than `serde_dynamo::from_item::<_, Value>`: that gives
 /// the same JSON for every type but binary, where it fails the whole item
@@ -171,10 +174,9 @@ pub fn item_json(item: &Item) -> Value {
 }
 
 fn value_json(value: &AttributeValue) -> Value {
-    let number = |n: &str| {
-        n.parse::<Number>()
-            .map(Value::Number)
-            .unwrap_or_else(|_| Value::String(n.to_owned()))
+    let number = |n: &str| match n.parse::<Number>() {
+        Ok(number) if number.to_string() == n => Value::Number(number),
+        _ => Value::String(n.to_owned()),
     };
     let b64 = |b: &[u8]| Value::String(base64::engine::general_purpose::STANDARD.encode(b));
     match value {
@@ -262,7 +264,8 @@ mod tests {
         ]);
         assert_eq!(
             item_json(&item).to_string(),
-            r#"{"b":"AP9o","big":1.2345678901234568e+29,"bs":["YQ==","AQ=="],"ns":[3,1.5],"null":null,"ss":["b","a"]}"#
+            // a number JSON would round stays DynamoDB's text
+            r#"{"b":"AP9o","big":"123456789012345678901234567890","bs":["YQ==","AQ=="],"ns":[3,1.5],"null":null,"ss":["b","a"]}"#
         );
     }
 }

@@ -321,6 +321,15 @@ mod tests {
                 AttributeValue::M(HashMap::from([
                     ("bounce_type".to_owned(), s_("hard")),
                     ("code".to_owned(), AttributeValue::N("550".into())),
+                    ("score".to_owned(), AttributeValue::N("412.5".into())),
+                    (
+                        "order".to_owned(),
+                        AttributeValue::N("123456789012345678901234".into()),
+                    ),
+                    (
+                        "ratio".to_owned(),
+                        AttributeValue::N("0.12345678901234567890".into()),
+                    ),
                 ])),
             ),
         ]);
@@ -336,7 +345,8 @@ mod tests {
                 "campaign_id": "4102887",
                 "expires_at": 1749036067,
                 "schema_version": 1,
-                "attributes": "{\"bounce_type\":\"hard\",\"code\":550}"
+                // numbers JSON cannot give back exactly stay their text
+                "attributes": "{\"bounce_type\":\"hard\",\"code\":550,\"order\":\"123456789012345678901234\",\"ratio\":\"0.12345678901234567890\",\"score\":412.5}"
             })
         );
     }
