@@ -174,15 +174,8 @@ async fn nothing_sticky_cannot_be_cleared_and_a_bad_subject_is_refused() {
 
 /// Every item of a consent table, as comparable text.
 async fn items(table: &str) -> BTreeSet<String> {
-    let page = client()
+    scan_all(table)
         .await
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Scan");
-    page.items()
         .iter()
         .map(|item| {
             let mut pairs: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
@@ -194,19 +187,12 @@ async fn items(table: &str) -> BTreeSet<String> {
 
 /// The stored events of a table, by id, as (event_id, event_type).
 async fn stored_events(table: &str) -> Vec<(String, String)> {
-    let page = client()
-        .await
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Scan");
     let s = |item: &std::collections::HashMap<_, _>, name: &str| match item.get(name) {
         Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => s.clone(),
         _ => String::new(),
     };
-    page.items()
+    scan_all(table)
+        .await
         .iter()
         .map(|item| (s(item, "event_id"), s(item, "event_type")))
         .collect()

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{client, deliver, egoi, enkod_complaint, lookup, ok, ok_with, sendpulse_unsubscribe};
+use common::{deliver, egoi, enkod_complaint, lookup, ok, ok_with, sendpulse_unsubscribe};
 use common::{webhooks, webhooks_with, Tables, DAY, T0};
 use consent_fn::erasure::{HashKey, DEV_KEY};
 use normalize::Provider;
@@ -22,24 +22,11 @@ fn tables(name: &str) -> Tables {
 
 /// Every item of a table, each as one line of text (addresses searched in it).
 async fn scan(table: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client()
-            .await
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("Scan");
-        out.extend(page.items().iter().map(|item| format!("{item:?}")));
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return out;
-        }
-    }
+    common::scan_all(table)
+        .await
+        .iter()
+        .map(|item| format!("{item:?}"))
+        .collect()
 }
 
 fn mentioning(items: &[String], text: &str) -> usize {

@@ -253,26 +253,18 @@ impl ConsentTable {
 
     /// The items kept under one subject, as stored.
     pub async fn raw_items(&self, subject: &str) -> Result<Vec<Item>, TableError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.name)
-                .key_condition_expression("subject = :s")
-                .expression_attribute_values(":s", AttributeValue::S(subject.to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| fail("Query", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        self.client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("subject = :s")
+            .expression_attribute_values(":s", AttributeValue::S(subject.to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| fail("Query", e))
     }
 
     /// The facts of a person: the subject's own, and those of every subject
@@ -311,53 +303,40 @@ impl ConsentTable {
     /// The whole table, by subject.
     pub async fn scan(&self) -> Result<BTreeMap<Subject, SubjectItems>, TableError> {
         let mut out: BTreeMap<Subject, SubjectItems> = BTreeMap::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.name)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| fail("Scan", e))?;
-            for item in page.items() {
-                let Some(AttributeValue::S(subject)) = item.get("subject") else {
-                    continue;
-                };
-                out.entry(subject.clone()).or_default().add(item)?;
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
+        for item in self.scan_items(None).await? {
+            let Some(AttributeValue::S(subject)) = item.get("subject") else {
+                continue;
+            };
+            out.entry(subject.clone()).or_default().add(&item)?;
         }
+        Ok(out)
     }
 
     /// The items still marked [`UNPUBLISHED`]: a Scan of the whole table
     /// (it reads every item, returns only these).
     pub async fn marked_items(&self) -> Result<Vec<Item>, TableError> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.name)
-                .filter_expression("attribute_exists(#unpublished)")
-                .expression_attribute_names("#unpublished", UNPUBLISHED)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| fail("Scan", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        self.scan_items(Some(UNPUBLISHED)).await
+    }
+
+    /// Every item, or only those holding the attribute `having`.
+    async fn scan_items(&self, having: Option<&str>) -> Result<Vec<Item>, TableError> {
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .consistent_read(true);
+        let scan = match having {
+            Some(name) => scan
+                .filter_expression("attribute_exists(#having)")
+                .expression_attribute_names("#having", name),
+            None => scan,
+        };
+        scan.into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| fail("Scan", e))
     }
 
     /// Puts and deletes in batches of 25 (the rebuild), retrying what

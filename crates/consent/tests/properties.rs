@@ -4,20 +4,14 @@
 use consent::{fold, Fact, Settings, CLEARED};
 use proptest::prelude::*;
 
-const TYPES: &[&str] = &[
-    "contact.unsubscribed",
-    "contact.subscribed",
-    "contact.resubscribed",
-    "contact.confirmed",
-    "contact.forgotten",
-    "email.complained",
-    "email.bounced",
-    "email.delivered",
-    "sms.received",
-    "web_push.subscribed",
-    "web_push.unsubscribed",
-    CLEARED,
-];
+/// Every type the fold reads, and an operator's clear.
+fn types() -> Vec<&'static str> {
+    consent::CONSENT_TYPES
+        .iter()
+        .copied()
+        .chain([CLEARED])
+        .collect()
+}
 
 /// Times close together (ties, 30 s, 60 s) and days apart (the 14 days).
 fn time() -> impl Strategy<Value = String> {
@@ -41,7 +35,7 @@ fn time() -> impl Strategy<Value = String> {
 fn fact() -> impl Strategy<Value = Fact> {
     (
         0..12usize,
-        prop::sample::select(TYPES),
+        prop::sample::select(types()),
         time(),
         prop::sample::select(&["flashy", "egoi", "sendpulse"][..]),
         prop::option::of(prop::sample::select(

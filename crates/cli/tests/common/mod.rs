@@ -4,6 +4,7 @@
 //! bodies the providers send. Each test file uses part of it.
 #![allow(dead_code)]
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use consent_fn::erasure::DEV_KEY;
 use normalize::Provider;
 use serde_json::Value;
@@ -58,6 +59,21 @@ pub fn template_tables(name: &str) -> Tables {
         String::from_utf8_lossy(&created.stderr)
     );
     t
+}
+
+/// Every item of a table (a consistent Scan, all pages).
+pub async fn scan_all(table: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    client()
+        .await
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .expect("Scan")
 }
 
 /// Stores what a provider sent, as its function would.
