@@ -6,7 +6,6 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use common::{answer, counts, fixture_files, stored_item, table_name, Dynoxide, Req, TOKEN};
 use events_table::item::{fit, to_item, Item};
@@ -16,6 +15,7 @@ use ingest::{App, Config, Provider};
 use normalize::{normalize, quarantine, Timestamp};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use test_support::count_campaign;
 
 fn config() -> Config {
     Config::from_lookup(
@@ -145,30 +145,6 @@ async fn concurrent_deliveries_of_one_body_leave_one_item_per_event() {
         assert_eq!(received, stored + duplicates);
     }
     assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 40);
-}
-
-/// Items of a campaign, counted with a paged Scan (the campaign id is a
-/// per-test nonce, so other tests' items do not count).
-async fn count_campaign(client: &Client, table: &str, campaign: &str) -> usize {
-    let mut count = 0;
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .filter_expression("campaign_id = :c")
-            .expression_attribute_values(":c", AttributeValue::S(campaign.into()))
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("Scan");
-        count += page.items().len();
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return count;
-        }
-    }
 }
 
 #[tokio::test]

@@ -14,13 +14,12 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_dynamodb::Client;
 use common::{answer, counts, stored_item, table_name, Fault, FaultProxy, Req, Rule, TOKEN};
 use events_table::{dynamo, DynamoTable};
 use ingest::{App, Config, Provider};
 use normalize::{quarantine, Timestamp};
 use std::time::{Duration, Instant};
+use test_support::count_campaign;
 
 const WRITE: &str = "BatchWriteItem";
 const GET: &str = "BatchGetItem";
@@ -60,29 +59,6 @@ fn body(members: &[String]) -> String {
     format!("[{}]", members.join(","))
 }
 
-/// Items of a campaign on the server, counted with a consistent Scan.
-async fn count_campaign(client: &Client, campaign: &str) -> usize {
-    let mut count = 0;
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table_name())
-            .filter_expression("campaign_id = :c")
-            .expression_attribute_values(":c", AttributeValue::S(campaign.into()))
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("Scan");
-        count += page.items().len();
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return count;
-        }
-    }
-}
-
 async fn send(app: &App<DynamoTable>, body: &str) -> (u16, serde_json::Value) {
     answer(app.handle(Req::post(body).build()).await)
 }
@@ -114,14 +90,14 @@ async fn throttled_past_every_retry_answers_503_and_the_redelivery_stores_each_e
         throttled.iter().filter(|c| c.fault.is_some()).count() >= 3,
         "{throttled:?}"
     );
-    assert_eq!(count_campaign(&client, &campaign).await, 25);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 25);
 
     proxy.heal();
     let (status, json) = send(&app, &body).await;
     assert_eq!((status, counts(&json)), (200, (75, 50, 25)), "{json}");
     let (status, json) = send(&app, &body).await;
     assert_eq!((status, counts(&json)), (200, (75, 0, 75)), "{json}");
-    assert_eq!(count_campaign(&client, &campaign).await, 75);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 75);
 }
 
 /// `operation` answers `fault` three times: the SDK's own three attempts
@@ -140,7 +116,7 @@ async fn throttled_three_times_then_stored(operation: &str, fault: Fault) {
     let calls = proxy.calls_of(operation);
     let faults: Vec<_> = calls.iter().map(|c| c.fault).collect();
     assert_eq!(faults, [Some(name), Some(name), Some(name), None]);
-    assert_eq!(count_campaign(&client, &campaign).await, 20);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 20);
 }
 
 #[tokio::test]
@@ -173,7 +149,7 @@ async fn unprocessed_items_and_keys_are_retried_until_written() {
         "{writes:?}"
     );
     assert_eq!(proxy.calls_of(GET).len(), 2, "the lookup is retried once");
-    assert_eq!(count_campaign(&client, &campaign).await, 40);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 40);
     // Each event whole, as sent.
     let events = normalize::normalize(
         Provider::Sendpulse,
@@ -199,14 +175,14 @@ async fn items_unprocessed_past_the_deadline_answer_503_and_the_redelivery_compl
     // Every write stores half its items; the last one is never written.
     proxy.inject(Rule::on(WRITE, Fault::Unprocessed));
     assert_unavailable(&send(&app, &body).await);
-    let written = count_campaign(&client, &campaign).await;
+    let written = count_campaign(&client, &table_name(), &campaign).await;
     assert!((1..25).contains(&written), "{written} written");
 
     proxy.heal();
     let (status, json) = send(&app, &body).await;
     let expected = (25, 25 - written as u64, written as u64);
     assert_eq!((status, counts(&json)), (200, expected), "{json}");
-    assert_eq!(count_campaign(&client, &campaign).await, 25);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 25);
 }
 
 #[tokio::test]
@@ -231,8 +207,8 @@ async fn a_batch_refused_as_invalid_is_narrowed_to_the_item_which_is_kept_and_th
     assert_eq!(refused.first().map(|c| c.items), Some(10), "{writes:?}");
     assert_eq!(refused.last().map(|c| c.items), Some(1), "{writes:?}");
 
-    assert_eq!(count_campaign(&client, &campaign).await, 9);
-    assert_eq!(count_campaign(&client, &poison).await, 0);
+    assert_eq!(count_campaign(&client, &table_name(), &campaign).await, 9);
+    assert_eq!(count_campaign(&client, &table_name(), &poison).await, 0);
     let kept_id = quarantine(
         Provider::Sendpulse,
         members[6].as_bytes(),

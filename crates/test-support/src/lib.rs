@@ -188,6 +188,32 @@ pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, name: &str) 
         .expect("CreateTable");
 }
 
+/// The items of `table` whose `campaign_id` is `campaign`, counted with a
+/// consistent, paged Scan (tests use a nonce as the campaign, so other
+/// tests' items do not count).
+pub async fn count_campaign(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    campaign: &str,
+) -> usize {
+    client
+        .scan()
+        .table_name(table)
+        .filter_expression("campaign_id = :c")
+        .expression_attribute_values(
+            ":c",
+            aws_sdk_dynamodb::types::AttributeValue::S(campaign.into()),
+        )
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .expect("Scan")
+        .len()
+}
+
 /// Stores the events of `body` into `table` as a provider's function would,
 /// received at `received` (Unix seconds).
 pub async fn store_body(
